@@ -1,0 +1,142 @@
+//! Extractors: a handler that takes `CurrentUser` states that it needs a
+//! signed-in user; the extractor finds the session (bearer token first,
+//! then cookie) and, for cookie-authenticated writes, enforces the CSRF
+//! token and the Origin allow-list.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum_extra::extract::CookieJar;
+
+use crate::auth::token::{constant_time_eq, hash_token};
+use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
+use crate::error::AppError;
+use crate::id::Snowflake;
+use crate::state::{AppState, Settings};
+use crate::store::now_ms;
+
+/// How the caller authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Bearer,
+    Cookie,
+}
+
+/// The signed-in caller.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: Snowflake,
+    pub session_id: Snowflake,
+    pub via: Via,
+}
+
+/// The session token a request carries, and how.
+pub fn presented_token(headers: &HeaderMap) -> Result<Option<(String, Via)>, AppError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| AppError::Unauthorized)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::Unauthorized)?;
+        return Ok(Some((token.to_owned(), Via::Bearer)));
+    }
+    let jar = CookieJar::from_headers(headers);
+    Ok(jar
+        .get(SESSION_COOKIE)
+        .map(|c| (c.value().to_owned(), Via::Cookie)))
+}
+
+/// Whether `origin` may act with this server's cookies: one of the
+/// configured origins, or, when none are configured, the server's own
+/// (same scheme-less host and port as the request's Host header).
+pub fn origin_allowed(origin: &str, headers: &HeaderMap, settings: &Settings) -> bool {
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    if !settings.allowed_origins.is_empty() {
+        return settings.allowed_origins.contains(&origin);
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let host = host.to_ascii_lowercase();
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|rest| rest == host)
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl CurrentUser {
+    /// Resolves the caller from headers; used by the HTTP extractor and by
+    /// the socket handshake.
+    pub async fn authenticate(
+        state: &AppState,
+        headers: &HeaderMap,
+        method: &Method,
+    ) -> Result<Self, AppError> {
+        let (token, via) = presented_token(headers)?.ok_or(AppError::Unauthorized)?;
+        let session = state
+            .store
+            .session_by_token_hash(&hash_token(&token), now_ms())
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if via == Via::Cookie && is_write(method) {
+            if let Some(origin) = headers.get(header::ORIGIN) {
+                let allowed = origin
+                    .to_str()
+                    .is_ok_and(|o| origin_allowed(o, headers, &state.settings));
+                if !allowed {
+                    return Err(AppError::forbidden(
+                        "origin_not_allowed",
+                        "request origin is not allowed",
+                    ));
+                }
+            }
+            let sent = headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !constant_time_eq(sent, &session.csrf_token) {
+                return Err(AppError::forbidden(
+                    "csrf_failed",
+                    "missing or wrong X-CSRF-Token header",
+                ));
+            }
+        }
+        Ok(Self {
+            id: session.user_id,
+            session_id: session.id,
+            via,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Self::authenticate(state, &parts.headers, &parts.method).await
+    }
+}
+
+/// The client's address (the TCP peer; proxies are not trusted).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Ok(Self(addr))
+    }
+}

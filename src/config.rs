@@ -1,0 +1,95 @@
+//! One typed configuration, read from command-line flags and the environment.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "guildhall",
+    version,
+    about = "Guildhall: a self-hostable chat backend (REST + Socket.IO)",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings for `serve`, which is also what runs when no command is given.
+    #[command(flatten)]
+    pub serve: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(Config),
+}
+
+impl Cli {
+    pub fn into_config(self) -> Config {
+        match self.command {
+            Some(Command::Serve(config)) => config,
+            None => self.serve,
+        }
+    }
+}
+
+/// Every setting of the server. Each flag can also come from the environment.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "GUILDHALL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Database: `sqlite://PATH` (created on first start) or
+    /// `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://guildhall.db")]
+    pub database_url: String,
+
+    /// An origin (scheme://host[:port]) allowed to make cookie-authenticated
+    /// requests. Repeatable; in the environment, comma-separated. Default:
+    /// only the server's own origin (the request's Host).
+    #[arg(
+        long = "allowed-origin",
+        env = "GUILDHALL_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Mark session cookies `Secure` (set this when served over HTTPS).
+    #[arg(long, env = "GUILDHALL_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// How long a login session lasts, in hours.
+    #[arg(long, env = "GUILDHALL_SESSION_TTL_HOURS", default_value_t = 24 * 30)]
+    pub session_ttl_hours: u32,
+
+    /// Login attempts allowed per minute for one client address and account
+    /// name; further attempts get 429 with Retry-After.
+    #[arg(
+        long,
+        env = "GUILDHALL_LOGIN_ATTEMPTS_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub login_attempts_per_minute: u32,
+
+    /// This node's id (0-1023), part of every snowflake it mints; give each
+    /// node of a multi-node deployment its own.
+    #[arg(long, env = "GUILDHALL_NODE_ID", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=1023))]
+    pub node_id: u16,
+
+    /// Connections in the read pool (SQLite) or the pool (PostgreSQL).
+    #[arg(long, env = "GUILDHALL_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+}
+
+impl Config {
+    /// A config with every default, for embedding and tests.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        let mut config = Cli::parse_from(["guildhall"]).into_config();
+        config.database_url = database_url.into();
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config
+    }
+}

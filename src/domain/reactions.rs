@@ -1,0 +1,153 @@
+//! Emoji reactions on messages.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::domain::channels::readable_channel;
+use crate::domain::model::Reaction;
+use crate::domain::values::Emoji;
+use crate::error::AppError;
+use crate::events::{Audience, Event};
+use crate::id::Snowflake;
+use crate::perms::{self, ChannelAccess};
+use crate::state::AppState;
+use crate::store::Page;
+
+#[derive(Deserialize, ToSchema)]
+pub struct AddReaction {
+    #[schema(value_type = String)]
+    pub message_id: Snowflake,
+    /// One Unicode emoji, or `:name:` of 2-32 word characters.
+    pub emoji: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChangeReaction {
+    pub emoji: String,
+}
+
+/// The channel of a message the actor can read, else 404 for the message.
+async fn message_access(
+    state: &AppState,
+    actor: Snowflake,
+    message: Snowflake,
+) -> Result<(Snowflake, ChannelAccess), AppError> {
+    let (channel, _) = state
+        .store
+        .message_channel(message)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    let (_, access) = readable_channel(state, actor, channel)
+        .await
+        .map_err(|_| AppError::NotFound("message"))?;
+    Ok((channel, access))
+}
+
+/// A reaction the actor can see (they can read its message), else 404.
+async fn visible_reaction(
+    state: &AppState,
+    actor: Snowflake,
+    id: Snowflake,
+) -> Result<(Reaction, ChannelAccess), AppError> {
+    let reaction = state
+        .store
+        .reaction(id)
+        .await?
+        .ok_or(AppError::NotFound("reaction"))?;
+    let (_, access) = readable_channel(state, actor, reaction.channel_id)
+        .await
+        .map_err(|_| AppError::NotFound("reaction"))?;
+    Ok((reaction, access))
+}
+
+pub async fn add_reaction(
+    state: &AppState,
+    actor: Snowflake,
+    input: AddReaction,
+) -> Result<Reaction, AppError> {
+    let emoji = Emoji::parse("emoji", input.emoji)?;
+    let (channel, access) = message_access(state, actor, input.message_id).await?;
+    perms::can_post_in_channel(access)?;
+    let reaction = Reaction {
+        id: state.ids.next(),
+        message_id: input.message_id,
+        channel_id: channel,
+        user_id: actor,
+        emoji: emoji.as_str().to_owned(),
+        created_at: String::new(),
+    };
+    let reaction = Reaction {
+        created_at: crate::domain::model::rfc3339(reaction.id.timestamp_ms()),
+        ..reaction
+    };
+    state.store.add_reaction(&reaction).await?;
+    state.events.publish(
+        Audience::Channel(channel),
+        Event::ReactionAdd(reaction.clone()),
+    );
+    Ok(reaction)
+}
+
+pub async fn get_reaction(
+    state: &AppState,
+    actor: Snowflake,
+    id: Snowflake,
+) -> Result<Reaction, AppError> {
+    Ok(visible_reaction(state, actor, id).await?.0)
+}
+
+pub async fn list_reactions(
+    state: &AppState,
+    actor: Snowflake,
+    message: Snowflake,
+    page: &Page,
+) -> Result<Vec<Reaction>, AppError> {
+    message_access(state, actor, message).await?;
+    state.store.message_reactions(message, page).await
+}
+
+/// Swaps the emoji of one's own reaction; clients see the old one removed
+/// and the new one added.
+pub async fn change_reaction(
+    state: &AppState,
+    actor: Snowflake,
+    id: Snowflake,
+    input: ChangeReaction,
+) -> Result<Reaction, AppError> {
+    let (old, access) = visible_reaction(state, actor, id).await?;
+    perms::can_change_reaction(actor, old.user_id)?;
+    perms::can_post_in_channel(access)?;
+    let emoji = Emoji::parse("emoji", input.emoji)?;
+    if !state.store.change_reaction(id, &emoji).await? {
+        return Err(AppError::NotFound("reaction"));
+    }
+    let new = Reaction {
+        emoji: emoji.as_str().to_owned(),
+        ..old.clone()
+    };
+    let audience = Audience::Channel(old.channel_id);
+    state
+        .events
+        .publish(audience.clone(), Event::ReactionRemove(old));
+    state
+        .events
+        .publish(audience, Event::ReactionAdd(new.clone()));
+    Ok(new)
+}
+
+pub async fn delete_reaction(
+    state: &AppState,
+    actor: Snowflake,
+    id: Snowflake,
+) -> Result<(), AppError> {
+    let (reaction, access) = visible_reaction(state, actor, id).await?;
+    perms::can_remove_reaction(actor, reaction.user_id, access)?;
+    if !state.store.delete_reaction(id).await? {
+        return Err(AppError::NotFound("reaction"));
+    }
+    state.events.publish(
+        Audience::Channel(reaction.channel_id),
+        Event::ReactionRemove(reaction),
+    );
+    Ok(())
+}

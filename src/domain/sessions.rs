@@ -1,0 +1,91 @@
+//! Logging in and out.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::token::{hash_token, random_token};
+use crate::auth::{CurrentUser, password};
+use crate::domain::model::User;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::now_ms;
+use crate::store::sessions::NewSession;
+
+#[derive(Deserialize, ToSchema)]
+pub struct Login {
+    /// The username, or give `email` instead.
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: String,
+}
+
+/// A new session: the token goes to the client once and is never stored.
+pub struct NewLogin {
+    pub user: User,
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+fn bad_credentials() -> AppError {
+    AppError::Unauthorized
+}
+
+pub async fn login(state: &AppState, ip: IpAddr, input: Login) -> Result<NewLogin, AppError> {
+    let (key, by_email) = match (input.username, input.email) {
+        (Some(u), None) => (u.to_ascii_lowercase(), false),
+        (None, Some(e)) => (e.to_lowercase(), true),
+        _ => {
+            return Err(AppError::invalid(
+                "username",
+                "give either username or email",
+            ));
+        }
+    };
+    if key.len() > 254 || input.password.len() > 1024 {
+        return Err(bad_credentials());
+    }
+    state.login_limiter.check(ip, &key)?;
+    let credentials = state.store.credentials(&key, by_email).await?;
+    let (user_id, stored) = match credentials {
+        Some(c) => (Some(c.user_id), Some(c.password_hash)),
+        None => (None, None),
+    };
+    // Same work and same answer whether the account exists or not.
+    if !password::verify(&input.password, stored).await? {
+        return Err(bad_credentials());
+    }
+    let user_id = user_id.ok_or_else(bad_credentials)?;
+    let token = random_token();
+    let csrf_token = random_token();
+    let now = now_ms();
+    let expires_at = now + state.settings.session_ttl_ms;
+    state
+        .store
+        .create_session(NewSession {
+            id: state.ids.next(),
+            user_id,
+            token_hash: &hash_token(&token),
+            csrf_token: &csrf_token,
+            now,
+            expires_at,
+        })
+        .await?;
+    let user = state
+        .store
+        .user(user_id, Some(user_id))
+        .await?
+        .ok_or_else(bad_credentials)?;
+    Ok(NewLogin {
+        user,
+        token,
+        csrf_token,
+        expires_at,
+    })
+}
+
+pub async fn logout(state: &AppState, current: &CurrentUser) -> Result<(), AppError> {
+    state.store.delete_session(current.session_id).await
+}

@@ -1,0 +1,124 @@
+//! Typed events: every change the domain makes is published here as one
+//! `Event`, with the audience allowed to see it. The bus is a broadcast
+//! channel; the real-time gateway subscribes and fans events out to
+//! sockets. Publishing never blocks and succeeds with no listener.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::domain::model::{Channel, Member, Message, Reaction, Relationship, Server, User};
+use crate::id::Snowflake;
+
+/// Who may receive an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Every member of a server.
+    Server(Snowflake),
+    /// Everyone who can read a channel (server members, or the two DM users).
+    Channel(Snowflake),
+    /// Exactly these users.
+    Users(Vec<Snowflake>),
+    /// A user, everyone who shares a server with them, and their friends.
+    Contacts(Snowflake),
+}
+
+/// Every change, in the REST API's JSON shapes. The serde tag is the event
+/// name clients receive.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    MessageCreate(Message),
+    MessageUpdate(Message),
+    MessageDelete {
+        id: Snowflake,
+        channel_id: Snowflake,
+    },
+    ReactionAdd(Reaction),
+    ReactionUpdate(Reaction),
+    ReactionRemove(Reaction),
+    ChannelCreate(Channel),
+    ChannelUpdate(Channel),
+    ChannelDelete {
+        id: Snowflake,
+        server_id: Option<Snowflake>,
+    },
+    ServerCreate(Server),
+    ServerUpdate(Server),
+    ServerDelete {
+        id: Snowflake,
+    },
+    MemberJoin(Member),
+    MemberUpdate(Member),
+    MemberLeave {
+        server_id: Snowflake,
+        user_id: Snowflake,
+    },
+    RelationshipUpdate(Relationship),
+    RelationshipDelete {
+        id: Snowflake,
+        user_id: Snowflake,
+        friend_id: Snowflake,
+    },
+    UserUpdate(User),
+    UserDelete {
+        id: Snowflake,
+    },
+}
+
+impl Event {
+    /// The event name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::MessageCreate(_) => "message_create",
+            Event::MessageUpdate(_) => "message_update",
+            Event::MessageDelete { .. } => "message_delete",
+            Event::ReactionAdd(_) => "reaction_add",
+            Event::ReactionUpdate(_) => "reaction_update",
+            Event::ReactionRemove(_) => "reaction_remove",
+            Event::ChannelCreate(_) => "channel_create",
+            Event::ChannelUpdate(_) => "channel_update",
+            Event::ChannelDelete { .. } => "channel_delete",
+            Event::ServerCreate(_) => "server_create",
+            Event::ServerUpdate(_) => "server_update",
+            Event::ServerDelete { .. } => "server_delete",
+            Event::MemberJoin(_) => "member_join",
+            Event::MemberUpdate(_) => "member_update",
+            Event::MemberLeave { .. } => "member_leave",
+            Event::RelationshipUpdate(_) => "relationship_update",
+            Event::RelationshipDelete { .. } => "relationship_delete",
+            Event::UserUpdate(_) => "user_update",
+            Event::UserDelete { .. } => "user_delete",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub audience: Audience,
+    pub event: Event,
+}
+
+/// The in-process event bus.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Arc<Envelope>>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        let (sender, _) = broadcast::channel(capacity);
+        Self { sender }
+    }
+
+    pub fn publish(&self, audience: Audience, event: Event) {
+        tracing::debug!(event = event.name(), ?audience, "event");
+        // An error only means nobody is listening yet.
+        let _ = self.sender.send(Arc::new(Envelope { audience, event }));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
+        self.sender.subscribe()
+    }
+}

@@ -1,0 +1,120 @@
+//! `/auth`: log in (cookie + bearer token), log out, who am I.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use cookie::time;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::extract::ClientIp;
+use crate::auth::{CSRF_COOKIE, CurrentUser, SESSION_COOKIE};
+use crate::domain::model::User;
+use crate::domain::sessions::{self, Login};
+use crate::error::{AppError, ErrorBody};
+use crate::http::ApiJson;
+use crate::state::AppState;
+use crate::store::now_ms;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    user: User,
+    /// Send as `Authorization: Bearer <token>`; browsers can rely on the cookie.
+    token: String,
+    /// Echo in `X-CSRF-Token` on cookie-authenticated writes (also in the
+    /// `csrf_token` cookie).
+    csrf_token: String,
+}
+
+fn cookie(
+    name: &'static str,
+    value: String,
+    http_only: bool,
+    secure: bool,
+    max_age_secs: i64,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(http_only)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(time::Duration::seconds(max_age_secs))
+        .build()
+}
+
+/// Log in with `username` (or `email`) and `password`. Sets the HttpOnly
+/// session cookie and the readable `csrf_token` cookie, and returns a
+/// token for `Authorization: Bearer`.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    ApiJson(input): ApiJson<Login>,
+) -> Result<Response, AppError> {
+    let new = sessions::login(&state, ip, input).await?;
+    let secure = state.settings.secure_cookies;
+    let max_age = (new.expires_at - now_ms()) / 1000;
+    let jar = jar
+        .add(cookie(
+            SESSION_COOKIE,
+            new.token.clone(),
+            true,
+            secure,
+            max_age,
+        ))
+        .add(cookie(
+            CSRF_COOKIE,
+            new.csrf_token.clone(),
+            false,
+            secure,
+            max_age,
+        ));
+    let body = LoginResponse {
+        user: new.user,
+        token: new.token,
+        csrf_token: new.csrf_token,
+    };
+    Ok((jar, Json(body)).into_response())
+}
+
+/// End the current session (its token stops working at once).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    sessions::logout(&state, &user).await?;
+    let secure = state.settings.secure_cookies;
+    let jar = jar
+        .add(cookie(SESSION_COOKIE, String::new(), true, secure, 0))
+        .add(cookie(CSRF_COOKIE, String::new(), false, secure, 0));
+    Ok((StatusCode::NO_CONTENT, jar).into_response())
+}
+
+/// The signed-in user, with e-mail.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<User>, AppError> {
+    Ok(Json(
+        crate::domain::users::get_user(&state, &user, user.id).await?,
+    ))
+}

@@ -1,0 +1,118 @@
+//! `/channels`: server channels and direct-message channels.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::CurrentUser;
+use crate::domain::channels::{self, CreateChannel, UpdateChannel};
+use crate::domain::model::Channel;
+use crate::error::{AppError, ErrorBody};
+use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, created};
+use crate::id::Snowflake;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_channels, create_channel))
+        .routes(routes!(get_channel, update_channel, delete_channel))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChannelQuery {
+    /// Only this server's channels.
+    #[param(value_type = Option<String>)]
+    server_id: Option<Snowflake>,
+    limit: Option<i64>,
+    #[param(value_type = Option<String>)]
+    before: Option<Snowflake>,
+    #[param(value_type = Option<String>)]
+    after: Option<Snowflake>,
+}
+
+/// The channels you can read (of your servers, and your DMs), by id.
+#[utoipa::path(get, path = "/channels", tag = "channels", params(ChannelQuery),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = [Channel]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn list_channels(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<ChannelQuery>,
+) -> Result<Json<Vec<Channel>>, AppError> {
+    let page = PageParams {
+        limit: q.limit,
+        before: q.before,
+        after: q.after,
+    }
+    .page()?;
+    Ok(Json(
+        channels::list_channels(&state, &user, q.server_id, &page).await?,
+    ))
+}
+
+/// Create a server channel (`server_id`, `name`; owner and admins), or open
+/// a DM with `recipient_id` (200 with the existing one if there is one).
+#[utoipa::path(post, path = "/channels", tag = "channels", request_body = CreateChannel,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 201, body = Channel), (status = 200, body = Channel, description = "the existing DM"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_channel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(input): ApiJson<CreateChannel>,
+) -> Result<Response, AppError> {
+    let (channel, is_new) = channels::create_channel(&state, &user, input).await?;
+    Ok(if is_new {
+        created(channel)
+    } else {
+        Json(channel).into_response()
+    })
+}
+
+#[utoipa::path(get, path = "/channels/{id}", tag = "channels", params(("id" = String, Path)),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = Channel), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_channel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Snowflake>,
+) -> Result<Json<Channel>, AppError> {
+    Ok(Json(channels::get_channel(&state, &user, id).await?))
+}
+
+/// Change a channel's name, topic or position (owner and admins).
+#[utoipa::path(put, path = "/channels/{id}", tag = "channels", params(("id" = String, Path)), request_body = UpdateChannel,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = Channel), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_channel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Snowflake>,
+    ApiJson(input): ApiJson<UpdateChannel>,
+) -> Result<Json<Channel>, AppError> {
+    Ok(Json(
+        channels::update_channel(&state, &user, id, input).await?,
+    ))
+}
+
+/// Delete a channel and its messages (owner and admins).
+#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", params(("id" = String, Path)),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_channel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Snowflake>,
+) -> Result<StatusCode, AppError> {
+    channels::delete_channel(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

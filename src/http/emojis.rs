@@ -1,0 +1,116 @@
+//! `/emojis`: emoji reactions on messages.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::CurrentUser;
+use crate::domain::model::Reaction;
+use crate::domain::reactions::{self, AddReaction, ChangeReaction};
+use crate::error::{AppError, ErrorBody};
+use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, created};
+use crate::id::Snowflake;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_reactions, add_reaction))
+        .routes(routes!(get_reaction, change_reaction, delete_reaction))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReactionQuery {
+    /// The message (required).
+    #[param(value_type = String)]
+    message_id: Option<Snowflake>,
+    limit: Option<i64>,
+    #[param(value_type = Option<String>)]
+    before: Option<Snowflake>,
+    #[param(value_type = Option<String>)]
+    after: Option<Snowflake>,
+}
+
+/// The reactions on a message, oldest first.
+#[utoipa::path(get, path = "/emojis", tag = "emojis", params(ReactionQuery),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = [Reaction]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn list_reactions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<ReactionQuery>,
+) -> Result<Json<Vec<Reaction>>, AppError> {
+    let message = q
+        .message_id
+        .ok_or_else(|| AppError::invalid("message_id", "is required"))?;
+    let page = PageParams {
+        limit: q.limit,
+        before: q.before,
+        after: q.after,
+    }
+    .page()?;
+    Ok(Json(
+        reactions::list_reactions(&state, user.id, message, &page).await?,
+    ))
+}
+
+/// React to a message you can read; the same emoji twice is 409.
+#[utoipa::path(post, path = "/emojis", tag = "emojis", request_body = AddReaction,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 201, body = Reaction), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_reaction(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(input): ApiJson<AddReaction>,
+) -> Result<Response, AppError> {
+    Ok(created(
+        reactions::add_reaction(&state, user.id, input).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/emojis/{id}", tag = "emojis", params(("id" = String, Path)),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = Reaction), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_reaction(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Snowflake>,
+) -> Result<Json<Reaction>, AppError> {
+    Ok(Json(reactions::get_reaction(&state, user.id, id).await?))
+}
+
+/// Change the emoji of your own reaction.
+#[utoipa::path(put, path = "/emojis/{id}", tag = "emojis", params(("id" = String, Path)), request_body = ChangeReaction,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = Reaction), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_reaction(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Snowflake>,
+    ApiJson(input): ApiJson<ChangeReaction>,
+) -> Result<Json<Reaction>, AppError> {
+    Ok(Json(
+        reactions::change_reaction(&state, user.id, id, input).await?,
+    ))
+}
+
+/// Remove a reaction (yours, or any as admin or owner).
+#[utoipa::path(delete, path = "/emojis/{id}", tag = "emojis", params(("id" = String, Path)),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_reaction(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Snowflake>,
+) -> Result<StatusCode, AppError> {
+    reactions::delete_reaction(&state, user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,271 @@
+//! The REST transport: extractors that turn bad input into clear JSON
+//! errors, the route table, and the response headers every answer carries.
+//! Handlers live in one file per resource; they extract, call the domain,
+//! and shape the response. No SQL and no permission logic here.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::IntoParams;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::AppError;
+use crate::http::docs::SecuritySchemes;
+use crate::id::Snowflake;
+use crate::state::AppState;
+use crate::store::Page;
+
+mod auth;
+mod channels;
+mod docs;
+mod emojis;
+mod friendlists;
+mod messages;
+mod servers;
+mod users;
+
+/// Request bodies larger than this get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The policy for every JSON answer: nothing may be loaded or framed.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// `axum::Json`, with its rejections rendered as our JSON errors:
+/// 415 for a missing JSON content type, 400 for malformed JSON, 422 naming
+/// the field for wrong types or missing fields, 413 for oversized bodies.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> AppError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
+        JsonRejection::JsonSyntaxError(e) => {
+            AppError::bad_request("malformed_json", strip_axum_prefix(&e.body_text()))
+        }
+        JsonRejection::JsonDataError(e) => {
+            let text = strip_axum_prefix(&e.body_text());
+            invalid_from_serde(&text)
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            }
+        }
+        other => AppError::bad_request("bad_body", other.body_text()),
+    }
+}
+
+/// axum prefixes serde's message with a sentence of its own; keep serde's.
+fn strip_axum_prefix(text: &str) -> String {
+    text.split_once("target type: ")
+        .or_else(|| text.split_once("Failed to parse the request body as JSON: "))
+        .map_or(text, |(_, rest)| rest)
+        .to_owned()
+}
+
+/// The field a serde data error is about: the path serde_path_to_error puts
+/// first (`content: invalid type ...`), or the name in "missing field `x`".
+fn field_of(message: &str) -> String {
+    if let Some(rest) = message.split_once("missing field `").map(|(_, r)| r)
+        && let Some((name, _)) = rest.split_once('`')
+    {
+        return name.to_owned();
+    }
+    match message.split_once(": ") {
+        Some((path, _)) if !path.contains(' ') && path != "." => path.to_owned(),
+        _ => "body".to_owned(),
+    }
+}
+
+/// A 422 naming the field serde complained about.
+fn invalid_from_serde(text: &str) -> AppError {
+    let field = field_of(text);
+    let message = text.strip_prefix(&format!("{field}: ")).unwrap_or(text);
+    AppError::invalid(field, message)
+}
+
+/// `axum::extract::Query` with 422 answers naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e: QueryRejection| {
+                let text = e.body_text();
+                let text = text
+                    .split_once("query string: ")
+                    .map_or(text.as_str(), |(_, r)| r)
+                    .to_owned();
+                invalid_from_serde(&text)
+            })
+    }
+}
+
+/// `axum::extract::Path`; an id that is not a snowflake is answered 400.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e: PathRejection| AppError::bad_request("invalid_path", e.body_text()))
+    }
+}
+
+/// Pagination parameters shared by every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-100, default 50.
+    pub limit: Option<i64>,
+    /// Only items with a smaller id.
+    #[param(value_type = Option<String>)]
+    pub before: Option<Snowflake>,
+    /// Only items with a larger id.
+    #[param(value_type = Option<String>)]
+    pub after: Option<Snowflake>,
+}
+
+impl PageParams {
+    pub fn page(&self) -> Result<Page, AppError> {
+        let limit = self.limit.unwrap_or(Page::DEFAULT_LIMIT);
+        if !(1..=Page::MAX_LIMIT).contains(&limit) {
+            return Err(AppError::invalid("limit", "must be 1 to 100"));
+        }
+        Ok(Page {
+            limit,
+            before: self.before,
+            after: self.after,
+        })
+    }
+}
+
+/// `201 Created` with a JSON body.
+pub fn created<T: serde::Serialize>(body: T) -> Response {
+    (StatusCode::CREATED, axum::Json(body)).into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Guildhall", description = "A self-hostable chat backend: REST API. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    modifiers(&SecuritySchemes),
+    components(schemas(crate::error::ErrorBody))
+)]
+pub struct ApiDoc;
+
+/// Every route with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(users::router())
+        .merge(auth::router())
+        .merge(servers::router())
+        .merge(channels::router())
+        .merge(messages::router())
+        .merge(emojis::router())
+        .merge(friendlists::router())
+}
+
+async fn unknown_route() -> AppError {
+    AppError::NotFound("route")
+}
+
+async fn method_not_allowed() -> Response {
+    let body = crate::error::ErrorBody {
+        error: crate::error::ErrorDetail {
+            code: "method_not_allowed".into(),
+            message: "this route does not accept that method".into(),
+            field: None,
+        },
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::Internal("handler panicked".into()).into_response()
+}
+
+/// The whole HTTP app: routes, docs, fallbacks and the layers around them.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api_router().split_for_parts();
+    let x_request_id = HeaderName::from_static("x-request-id");
+    api.merge(docs::router(openapi))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn field_names_come_out_of_serde_messages() {
+        assert_eq!(
+            field_of("content: invalid type: integer `5`, expected a string at line 1 column 13"),
+            "content"
+        );
+        assert_eq!(
+            field_of("missing field `password` at line 1 column 2"),
+            "password"
+        );
+        assert_eq!(field_of("expected value at line 1 column 1"), "body");
+    }
+}

@@ -1,0 +1,151 @@
+//! Snowflake IDs: 64-bit, time-ordered, unique across nodes.
+//!
+//! Layout (most significant first): 41 bits of milliseconds since
+//! [`EPOCH_MS`], 10 bits of node id, 12 bits of per-millisecond sequence.
+//! Several nodes mint IDs at once without coordination as long as each has
+//! its own node id. IDs travel as decimal strings because JavaScript numbers
+//! lose precision above 2^53.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// 2026-01-01T00:00:00Z in Unix milliseconds.
+pub const EPOCH_MS: i64 = 1_767_225_600_000;
+const NODE_BITS: u32 = 10;
+const SEQ_BITS: u32 = 12;
+pub const MAX_NODE_ID: u16 = (1 << NODE_BITS) - 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Snowflake(pub i64);
+
+impl Snowflake {
+    /// Unix milliseconds at which this ID was minted.
+    pub fn timestamp_ms(self) -> i64 {
+        (self.0 >> (NODE_BITS + SEQ_BITS)) + EPOCH_MS
+    }
+}
+
+impl fmt::Display for Snowflake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for Snowflake {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Only plain decimal digits: no sign, no whitespace, no leading '+'.
+        if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must be a decimal snowflake id");
+        }
+        s.parse::<i64>()
+            .map(Snowflake)
+            .map_err(|_| "must be a decimal snowflake id")
+    }
+}
+
+impl Serialize for Snowflake {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Snowflake {
+    /// Accepts the canonical decimal string, and also a JSON integer for
+    /// clients that send numbers (precision is theirs to keep).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            Str(std::borrow::Cow<'a, str>),
+            Num(u64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Str(s) => s.parse().map_err(serde::de::Error::custom),
+            Raw::Num(n) => i64::try_from(n)
+                .map(Snowflake)
+                .map_err(|_| serde::de::Error::custom("id out of range")),
+        }
+    }
+}
+
+/// Mints snowflakes for one node. Cheap to share behind an `Arc`.
+pub struct IdGenerator {
+    node_id: i64,
+    state: Mutex<(i64, i64)>, // (last millisecond, sequence within it)
+}
+
+impl IdGenerator {
+    pub fn new(node_id: u16) -> Self {
+        assert!(node_id <= MAX_NODE_ID, "node id out of range");
+        Self {
+            node_id: i64::from(node_id),
+            state: Mutex::new((0, 0)),
+        }
+    }
+
+    pub fn next(&self) -> Snowflake {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = chrono::Utc::now().timestamp_millis() - EPOCH_MS;
+        // A clock that steps backwards must not produce duplicates: keep
+        // counting on the last millisecond we used.
+        if now < state.0 {
+            now = state.0;
+        }
+        if now == state.0 {
+            state.1 += 1;
+            if state.1 >= 1 << SEQ_BITS {
+                // Sequence exhausted: borrow the next millisecond.
+                now += 1;
+                state.1 = 0;
+            }
+        } else {
+            state.1 = 0;
+        }
+        state.0 = now;
+        Snowflake((now << (NODE_BITS + SEQ_BITS)) | (self.node_id << SEQ_BITS) | state.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_strictly_increasing_and_unique() {
+        let g = IdGenerator::new(3);
+        let ids: Vec<_> = (0..20_000).map(|_| g.next()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn nodes_never_collide() {
+        let a = IdGenerator::new(1);
+        let b = IdGenerator::new(2);
+        let mut all: Vec<_> = (0..5000).flat_map(|_| [a.next(), b.next()]).collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 10_000);
+    }
+
+    #[test]
+    fn serializes_as_decimal_string_and_parses_back() {
+        let id = Snowflake(1_234_567_890_123_456_789);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"1234567890123456789\"");
+        assert_eq!(serde_json::from_str::<Snowflake>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<Snowflake>("\"-5\"").is_err());
+        assert!(serde_json::from_str::<Snowflake>("\"12a\"").is_err());
+    }
+
+    #[test]
+    fn timestamp_is_recoverable() {
+        let g = IdGenerator::new(0);
+        let before = chrono::Utc::now().timestamp_millis();
+        let id = g.next();
+        assert!((id.timestamp_ms() - before).abs() < 1000);
+    }
+}

@@ -1,0 +1,114 @@
+//! Guildhall: a self-hostable chat backend. This file only wires the parts
+//! together: configuration in, a running server out.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod id;
+pub mod perms;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use state::AppState;
+use store::Store;
+
+/// A server bound to its port, ready to run.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Connects the database (running migrations) and binds the listener.
+    pub async fn bind(config: &Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database_url, config.db_pool_size)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(store, config);
+        Ok(Self {
+            addr,
+            state,
+            listener,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests
+    /// finish and closes the database.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let maintenance = tokio::spawn(maintenance(state.clone()));
+        let app = http::router(state.clone());
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        maintenance.abort();
+        state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Periodic housekeeping: expired sessions, idle rate-limit buckets.
+async fn maintenance(state: AppState) {
+    let mut tick = tokio::time::interval(auth::ratelimit::LoginLimiter::PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        state.login_limiter.prune();
+        if let Err(e) = state.store.purge_expired_sessions(store::now_ms()).await {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Runs the server with `config` until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = Server::bind(&config).await?;
+    tracing::info!(
+        addr = %server.addr,
+        database = server.state.store.backend(),
+        "guildhall listening on http://{} (database: {})",
+        server.addr,
+        server.state.store.backend()
+    );
+    server.run(shutdown_signal()).await
+}

@@ -1,0 +1,296 @@
+//! Server channels and direct-message channels.
+
+use crate::domain::model::{Channel, ChannelKind, rfc3339};
+use crate::domain::values::Role;
+use crate::error::{AppError, is_foreign_key_violation};
+use crate::id::Snowflake;
+use crate::perms::ChannelAccess;
+use crate::store::{Page, Store, paged_sql, read, write};
+
+#[derive(sqlx::FromRow)]
+struct ChannelRow {
+    id: i64,
+    kind: String,
+    server_id: Option<i64>,
+    name: String,
+    topic: String,
+    position: i64,
+    dm_low: Option<i64>,
+    dm_high: Option<i64>,
+    created_at: i64,
+}
+
+impl From<ChannelRow> for Channel {
+    fn from(r: ChannelRow) -> Self {
+        let recipients = match (r.dm_low, r.dm_high) {
+            (Some(a), Some(b)) => Some([Snowflake(a), Snowflake(b)]),
+            _ => None,
+        };
+        Channel {
+            id: Snowflake(r.id),
+            kind: if r.kind == "dm" {
+                ChannelKind::Dm
+            } else {
+                ChannelKind::Text
+            },
+            server_id: r.server_id.map(Snowflake),
+            name: r.name,
+            topic: r.topic,
+            position: r.position,
+            recipients,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+const CHANNEL_COLUMNS: &str =
+    "c.id, c.kind, c.server_id, c.name, c.topic, c.position, c.dm_low, c.dm_high, c.created_at";
+
+/// The changes of a channel update; `None` leaves a field as it is.
+pub struct ChannelChanges<'a> {
+    pub name: Option<&'a str>,
+    pub topic: Option<&'a str>,
+    pub position: Option<i64>,
+}
+
+impl Store {
+    pub async fn create_channel(&self, channel: &Channel) -> Result<(), AppError> {
+        let result = write!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO channels (id, kind, server_id, name, topic, position, created_at)
+                 VALUES ($1, 'text', $2, $3, $4, $5, $6)",
+            )
+            .bind(channel.id.0)
+            .bind(channel.server_id.map(|s| s.0))
+            .bind(&channel.name)
+            .bind(&channel.topic)
+            .bind(channel.position)
+            .bind(channel.id.timestamp_ms())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("server")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The DM channel between two users, created if absent. Returns the
+    /// channel and whether it was created by this call.
+    pub async fn open_dm(
+        &self,
+        id: Snowflake,
+        a: Snowflake,
+        b: Snowflake,
+        now: i64,
+    ) -> Result<(Channel, bool), AppError> {
+        let (low, high) = if a < b { (a, b) } else { (b, a) };
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.dm_low = $1 AND c.dm_high = $2"
+        );
+        write!(self, |pool| {
+            async {
+            let inserted = sqlx::query(
+                "INSERT INTO channels (id, kind, server_id, name, topic, position, dm_low, dm_high, created_at)
+                 VALUES ($1, 'dm', NULL, '', '', 0, $2, $3, $4)
+                 ON CONFLICT (dm_low, dm_high) DO NOTHING",
+            )
+            .bind(id.0)
+            .bind(low.0)
+            .bind(high.0)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            let row = sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(low.0)
+                .bind(high.0)
+                .fetch_one(pool)
+                .await?;
+            Ok::<_, AppError>((Channel::from(row), inserted.rows_affected() > 0))
+        }
+        .await
+        })
+    }
+
+    /// A channel and how `user` stands towards it, in one query.
+    pub async fn channel_access(
+        &self,
+        id: Snowflake,
+        user: Snowflake,
+    ) -> Result<Option<(Channel, ChannelAccess)>, AppError> {
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS}, m.role,
+                CAST(CASE WHEN c.kind = 'dm' AND EXISTS (
+                    SELECT 1 FROM relationships r
+                    WHERE r.user_low = c.dm_low AND r.user_high = c.dm_high AND r.status = 'blocked'
+                ) THEN 1 ELSE 0 END AS BIGINT) AS blocked
+             FROM channels c LEFT JOIN members m ON m.server_id = c.server_id AND m.user_id = $2
+             WHERE c.id = $1"
+        );
+        let row = read!(self, |pool| {
+            sqlx::query_as::<
+                _,
+                (
+                    i64,
+                    String,
+                    Option<i64>,
+                    String,
+                    String,
+                    i64,
+                    Option<i64>,
+                    Option<i64>,
+                    i64,
+                    Option<String>,
+                    i64,
+                ),
+            >(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id.0)
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let Some((
+            id,
+            kind,
+            server_id,
+            name,
+            topic,
+            position,
+            dm_low,
+            dm_high,
+            created_at,
+            role,
+            blocked,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let channel = Channel::from(ChannelRow {
+            id,
+            kind,
+            server_id,
+            name,
+            topic,
+            position,
+            dm_low,
+            dm_high,
+            created_at,
+        });
+        let access = match channel.recipients {
+            Some([a, b]) => ChannelAccess::Direct {
+                participant: user == a || user == b,
+                blocked: blocked != 0,
+            },
+            None => ChannelAccess::Server(role.as_deref().map(Role::from_db).transpose()?),
+        };
+        Ok(Some((channel, access)))
+    }
+
+    /// Channels of one server (the caller has checked membership), by id.
+    pub async fn server_channels(
+        &self,
+        server: Snowflake,
+        page: &Page,
+    ) -> Result<Vec<Channel>, AppError> {
+        let (after, before) = page.bounds();
+        let sql = paged_sql(
+            &format!(
+                "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.server_id = $1 AND c.id > $2 AND c.id < $3"
+            ),
+            "c.id",
+            page,
+            false,
+            4,
+        );
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(server.0)
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(page
+            .arrange(rows, false)
+            .into_iter()
+            .map(Channel::from)
+            .collect())
+    }
+
+    /// Every channel `user` can read: those of their servers and their DMs.
+    pub async fn visible_channels(
+        &self,
+        user: Snowflake,
+        page: &Page,
+    ) -> Result<Vec<Channel>, AppError> {
+        let (after, before) = page.bounds();
+        let sql = paged_sql(
+            &format!(
+                "SELECT {CHANNEL_COLUMNS} FROM channels c
+                 WHERE (c.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
+                        OR c.dm_low = $1 OR c.dm_high = $1)
+                   AND c.id > $2 AND c.id < $3"
+            ),
+            "c.id",
+            page,
+            false,
+            4,
+        );
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(user.0)
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(page
+            .arrange(rows, false)
+            .into_iter()
+            .map(Channel::from)
+            .collect())
+    }
+
+    pub async fn update_channel(
+        &self,
+        id: Snowflake,
+        changes: &ChannelChanges<'_>,
+    ) -> Result<Option<Channel>, AppError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.id = $1");
+        write!(self, |pool| async {
+            sqlx::query(
+                "UPDATE channels SET name = COALESCE($2, name), topic = COALESCE($3, topic),
+                    position = COALESCE($4, position)
+                 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(changes.name)
+            .bind(changes.topic)
+            .bind(changes.position)
+            .execute(pool)
+            .await?;
+            let row = sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?;
+            Ok::<_, AppError>(row.map(Channel::from))
+        }
+        .await)
+    }
+
+    /// Deletes a channel with its messages and their reactions.
+    pub async fn delete_channel(&self, id: Snowflake) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query("DELETE FROM channels WHERE id = $1")
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+}

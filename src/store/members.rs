@@ -1,0 +1,165 @@
+//! Server membership and roles.
+
+use crate::domain::model::{Member, rfc3339};
+use crate::domain::values::Role;
+use crate::error::AppError;
+use crate::id::Snowflake;
+use crate::store::{Page, Store, paged_sql, read, write};
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    server_id: i64,
+    user_id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    joined_at: i64,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = AppError;
+    fn try_from(r: MemberRow) -> Result<Self, AppError> {
+        Ok(Member {
+            server_id: Snowflake(r.server_id),
+            user_id: Snowflake(r.user_id),
+            username: r.username,
+            display_name: r.display_name,
+            role: Role::from_db(&r.role)?,
+            joined_at: rfc3339(r.joined_at),
+        })
+    }
+}
+
+const MEMBER_SELECT: &str =
+    "SELECT m.server_id, m.user_id, u.username, u.display_name, m.role, m.joined_at
+     FROM members m JOIN users u ON u.id = m.user_id";
+
+impl Store {
+    pub async fn member_role(
+        &self,
+        server: Snowflake,
+        user: Snowflake,
+    ) -> Result<Option<Role>, AppError> {
+        let role = read!(self, |pool| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT role FROM members WHERE server_id = $1 AND user_id = $2",
+            )
+            .bind(server.0)
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await
+        })?;
+        role.as_deref().map(Role::from_db).transpose()
+    }
+
+    pub async fn member(
+        &self,
+        server: Snowflake,
+        user: Snowflake,
+    ) -> Result<Option<Member>, AppError> {
+        let sql = format!("{MEMBER_SELECT} WHERE m.server_id = $1 AND m.user_id = $2");
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(server.0)
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(Member::try_from).transpose()
+    }
+
+    /// Members of a server, ordered by user id.
+    pub async fn members(&self, server: Snowflake, page: &Page) -> Result<Vec<Member>, AppError> {
+        let (after, before) = page.bounds();
+        let sql = paged_sql(
+            &format!(
+                "{MEMBER_SELECT} WHERE m.server_id = $1 AND m.user_id > $2 AND m.user_id < $3"
+            ),
+            "m.user_id",
+            page,
+            false,
+            4,
+        );
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(server.0)
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        page.arrange(rows, false)
+            .into_iter()
+            .map(Member::try_from)
+            .collect()
+    }
+
+    /// Ids of every member of a server (for fan-out decisions).
+    pub async fn member_ids(&self, server: Snowflake) -> Result<Vec<Snowflake>, AppError> {
+        let ids = read!(self, |pool| {
+            sqlx::query_scalar::<_, i64>("SELECT user_id FROM members WHERE server_id = $1")
+                .bind(server.0)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(ids.into_iter().map(Snowflake).collect())
+    }
+
+    /// Sets a member's role. Making someone `owner` hands the server over:
+    /// the previous owner becomes an admin, in the same transaction.
+    pub async fn set_member_role(
+        &self,
+        server: Snowflake,
+        user: Snowflake,
+        role: Role,
+    ) -> Result<bool, AppError> {
+        write!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            if role == Role::Owner {
+                sqlx::query(
+                    "UPDATE members SET role = 'admin' WHERE server_id = $1 AND role = 'owner'",
+                )
+                .bind(server.0)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE servers SET owner_id = $2 WHERE id = $1")
+                    .bind(server.0)
+                    .bind(user.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done =
+                sqlx::query("UPDATE members SET role = $3 WHERE server_id = $1 AND user_id = $2")
+                    .bind(server.0)
+                    .bind(user.0)
+                    .bind(role.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false); // dropping `tx` rolls back
+            }
+            tx.commit().await?;
+            Ok::<_, AppError>(true)
+        }
+        .await)
+    }
+
+    pub async fn remove_member(
+        &self,
+        server: Snowflake,
+        user: Snowflake,
+    ) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query(
+                "DELETE FROM members WHERE server_id = $1 AND user_id = $2 AND role <> 'owner'",
+            )
+            .bind(server.0)
+            .bind(user.0)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,312 @@
+//! Messages, with their authors and reaction tallies.
+//!
+//! On SQLite every message insert goes through one `GroupCommitWriter`
+//! task: it takes all inserts queued while the previous commit ran and
+//! commits them in one transaction, answering each caller only after that
+//! commit. The durability is the same as a commit per insert; the fsync and
+//! transaction cost is shared by the batch, which is what lets one SQLite
+//! file take tens of thousands of messages a second.
+
+use std::collections::HashMap;
+
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::model::{Author, Message, ReactionSummary, rfc3339};
+use crate::error::{AppError, is_foreign_key_violation};
+use crate::id::Snowflake;
+use crate::store::{Page, Store, paged_sql, read, write};
+
+/// The most inserts one group commit takes.
+const MAX_BATCH: usize = 1024;
+/// Inserts that may wait for the writer before callers wait to enqueue.
+const QUEUE_DEPTH: usize = 8192;
+
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub id: Snowflake,
+    pub channel_id: Snowflake,
+    pub author_id: Snowflake,
+    pub content: String,
+    pub reply_to: Option<Snowflake>,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    channel_id: i64,
+    author_id: i64,
+    username: String,
+    display_name: String,
+    deleted_at: Option<i64>,
+    content: String,
+    reply_to: Option<i64>,
+    created_at: i64,
+    edited_at: Option<i64>,
+}
+
+impl MessageRow {
+    fn into_message(self, reactions: Vec<ReactionSummary>) -> Message {
+        Message {
+            id: Snowflake(self.id),
+            channel_id: Snowflake(self.channel_id),
+            author_id: Snowflake(self.author_id),
+            author: Author {
+                id: Snowflake(self.author_id),
+                username: self.username,
+                display_name: self.display_name,
+                deleted: self.deleted_at.is_some(),
+            },
+            content: self.content,
+            reply_to: self.reply_to.map(Snowflake),
+            created_at: rfc3339(self.created_at),
+            edited_at: self.edited_at.map(rfc3339),
+            reactions,
+        }
+    }
+}
+
+const MESSAGE_SELECT: &str =
+    "SELECT m.id, m.channel_id, m.author_id, u.username, u.display_name, u.deleted_at,
+        m.content, m.reply_to, m.created_at, m.edited_at
+     FROM messages m JOIN users u ON u.id = m.author_id";
+
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (id, channel_id, author_id, content, reply_to, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// The insert statement for one message, for whichever driver `$m` meets.
+macro_rules! insert_query {
+    ($m:expr) => {
+        sqlx::query(INSERT_MESSAGE)
+            .bind($m.id.0)
+            .bind($m.channel_id.0)
+            .bind($m.author_id.0)
+            .bind($m.content.as_str())
+            .bind($m.reply_to.map(|r| r.0))
+            .bind($m.created_at)
+    };
+}
+
+struct Job {
+    message: NewMessage,
+    done: oneshot::Sender<Result<(), AppError>>,
+}
+
+/// The single SQLite writer of messages; see the module comment.
+#[derive(Clone)]
+pub struct GroupCommitWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl GroupCommitWriter {
+    pub fn spawn(pool: SqlitePool) -> Self {
+        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(run_writer(pool, jobs));
+        Self { queue }
+    }
+
+    async fn insert(&self, message: NewMessage) -> Result<(), AppError> {
+        let (done, answer) = oneshot::channel();
+        self.queue
+            .send(Job { message, done })
+            .await
+            .map_err(|_| AppError::Internal("message writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal("message writer dropped a job".into()))?
+    }
+}
+
+async fn run_writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let messages: Vec<&NewMessage> = batch.iter().map(|j| &j.message).collect();
+        match commit_batch(&pool, &messages).await {
+            Ok(()) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Ok(()));
+                }
+            }
+            // One bad insert (say, its channel was just deleted) must not
+            // fail the others: retry each on its own to attribute the error.
+            Err(_) => {
+                for job in batch.drain(..) {
+                    let result = commit_batch(&pool, &[&job.message]).await;
+                    let _ = job.done.send(result.map_err(insert_error));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_batch(pool: &SqlitePool, messages: &[&NewMessage]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for m in messages {
+        insert_query!(m).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+fn insert_error(e: sqlx::Error) -> AppError {
+    if is_foreign_key_violation(&e) {
+        AppError::NotFound("channel")
+    } else {
+        e.into()
+    }
+}
+
+impl Store {
+    pub async fn insert_message(&self, message: NewMessage) -> Result<(), AppError> {
+        if let Some(writer) = &self.message_writer {
+            return writer.insert(message).await;
+        }
+        write!(self, |pool| insert_query!(message)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .map(|_| ())
+        .map_err(insert_error)
+    }
+
+    /// One message with its author (no reactions: a new message has none).
+    pub async fn message(
+        &self,
+        id: Snowflake,
+        viewer: Snowflake,
+    ) -> Result<Option<Message>, AppError> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id = $1");
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        let mut tallies = self.reaction_tallies(&[row.id], viewer).await?;
+        let reactions = tallies.remove(&row.id).unwrap_or_default();
+        Ok(Some(row.into_message(reactions)))
+    }
+
+    /// The channel a message is in, if it exists.
+    pub async fn message_channel(
+        &self,
+        id: Snowflake,
+    ) -> Result<Option<(Snowflake, Snowflake)>, AppError> {
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT channel_id, author_id FROM messages WHERE id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|(c, a)| (Snowflake(c), Snowflake(a))))
+    }
+
+    /// A channel's messages, newest first, with reaction tallies for `viewer`.
+    pub async fn channel_messages(
+        &self,
+        channel: Snowflake,
+        page: &Page,
+        viewer: Snowflake,
+    ) -> Result<Vec<Message>, AppError> {
+        let (after, before) = page.bounds();
+        let sql = paged_sql(
+            &format!("{MESSAGE_SELECT} WHERE m.channel_id = $1 AND m.id > $2 AND m.id < $3"),
+            "m.id",
+            page,
+            true,
+            4,
+        );
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(channel.0)
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut tallies = self.reaction_tallies(&ids, viewer).await?;
+        Ok(page
+            .arrange(rows, true)
+            .into_iter()
+            .map(|r| {
+                let reactions = tallies.remove(&r.id).unwrap_or_default();
+                r.into_message(reactions)
+            })
+            .collect())
+    }
+
+    /// Per message, each emoji's count and whether `viewer` used it, in
+    /// the order the emojis were first used.
+    async fn reaction_tallies(
+        &self,
+        ids: &[i64],
+        viewer: Snowflake,
+    ) -> Result<HashMap<i64, Vec<ReactionSummary>>, AppError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The id list is generated placeholders only; values are bound.
+        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT message_id, emoji, CAST(COUNT(*) AS BIGINT), CAST(MAX(CASE WHEN user_id = $1 THEN 1 ELSE 0 END) AS BIGINT), MIN(id)
+             FROM reactions WHERE message_id IN ({}) GROUP BY message_id, emoji ORDER BY message_id, MIN(id)",
+            placeholders.join(", ")
+        );
+        let rows = read!(self, |pool| {
+            let mut query =
+                sqlx::query_as::<_, (i64, String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(viewer.0);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        let mut tallies: HashMap<i64, Vec<ReactionSummary>> = HashMap::new();
+        for (message_id, emoji, count, me, _) in rows {
+            tallies
+                .entry(message_id)
+                .or_default()
+                .push(ReactionSummary {
+                    emoji,
+                    count,
+                    me: me != 0,
+                });
+        }
+        Ok(tallies)
+    }
+
+    pub async fn edit_message(
+        &self,
+        id: Snowflake,
+        content: &str,
+        now: i64,
+    ) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(content)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
+    pub async fn delete_message(&self, id: Snowflake) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query("DELETE FROM messages WHERE id = $1")
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+}

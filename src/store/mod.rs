@@ -1,0 +1,206 @@
+//! Database access: the only place with SQL. One `Store` serves SQLite and
+//! PostgreSQL; each query is written once (both accept `$1` placeholders)
+//! and run on whichever pool is configured through the `read!` / `write!`
+//! macros, which expand the same code once per driver.
+//!
+//! SQLite runs in WAL mode with one writer connection (SQLite allows one
+//! writer at a time; queuing in our pool is cheaper than SQLITE_BUSY
+//! retries) and a pool of read-only connections. Message inserts, the hot
+//! write path, go through a group-commit writer (see `messages.rs`).
+//!
+//! The store knows nothing of HTTP or permissions; it returns domain
+//! models and `AppError`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::AppError;
+use crate::id::Snowflake;
+
+pub mod channels;
+pub mod invites;
+pub mod members;
+pub mod messages;
+pub mod reactions;
+pub mod relationships;
+pub mod servers;
+pub mod sessions;
+pub mod users;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+    pub(crate) message_writer: Option<messages::GroupCommitWriter>,
+}
+
+/// Runs `$body` with `$pool` bound to a pool for reading.
+macro_rules! read {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite { read: $pool, .. } => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to the pool that may write.
+macro_rules! write {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite { write: $pool, .. } => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use {read, write};
+
+impl Store {
+    /// Connects, creating an SQLite file if needed, and runs migrations.
+    pub async fn connect(url: &str, pool_size: u32) -> Result<Self, AppError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(pool_size.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
+            return Ok(Self {
+                db: Db::Postgres(pool),
+                message_writer: None,
+            });
+        }
+        if !url.starts_with("sqlite:") {
+            return Err(AppError::Internal(
+                "database url must start with sqlite:// or postgres://".into(),
+            ));
+        }
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(AppError::Internal(
+                "an in-memory SQLite database cannot be shared by the read and write pools; use a file".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a commit survives a crash of the process;
+            // only power loss can drop the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        SQLITE_MIGRATIONS.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await?;
+        let message_writer = Some(messages::GroupCommitWriter::spawn(write.clone()));
+        Ok(Self {
+            db: Db::Sqlite { read, write },
+            message_writer,
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Waits for queued writes, then closes every connection.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Keyset pagination over snowflake ids.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    pub limit: i64,
+    pub before: Option<Snowflake>,
+    pub after: Option<Snowflake>,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: i64 = 50;
+    pub const MAX_LIMIT: i64 = 100;
+
+    /// Lower and upper id bounds (exclusive) as plain values, so that every
+    /// list query has the same index-friendly `id > $a AND id < $b` shape.
+    pub fn bounds(&self) -> (i64, i64) {
+        (
+            self.after.map_or(-1, |s| s.0),
+            self.before.map_or(i64::MAX, |s| s.0),
+        )
+    }
+
+    /// Which way to walk the index so that a limit keeps the rows nearest
+    /// the cursor: from `after` upwards, otherwise downwards from `before`
+    /// (or from the newest). `newest_first` is the order the caller wants;
+    /// the rows are reversed afterwards when the two differ.
+    pub fn walk_descending(&self, newest_first: bool) -> bool {
+        if self.after.is_some() && self.before.is_none() {
+            false
+        } else if self.before.is_some() {
+            true
+        } else {
+            newest_first
+        }
+    }
+
+    /// Puts rows fetched in walk order into the order the caller wants.
+    pub fn arrange<T>(&self, mut rows: Vec<T>, newest_first: bool) -> Vec<T> {
+        if self.walk_descending(newest_first) != newest_first {
+            rows.reverse();
+        }
+        rows
+    }
+}
+
+/// `base` is a query ending in a WHERE clause that already has the
+/// `id > $a AND id < $b` bounds; appends order and limit.
+pub(crate) fn paged_sql(
+    base: &str,
+    id_column: &str,
+    page: &Page,
+    newest_first: bool,
+    limit_param: u8,
+) -> String {
+    let dir = if page.walk_descending(newest_first) {
+        "DESC"
+    } else {
+        "ASC"
+    };
+    format!("{base} ORDER BY {id_column} {dir} LIMIT ${limit_param}")
+}
+
+/// Current time in Unix milliseconds, as stored.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

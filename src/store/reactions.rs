@@ -1,0 +1,130 @@
+//! Emoji reactions on messages: one per user, message and emoji.
+
+use crate::domain::model::{Reaction, rfc3339};
+use crate::domain::values::Emoji;
+use crate::error::{AppError, is_foreign_key_violation, is_unique_violation};
+use crate::id::Snowflake;
+use crate::store::{Page, Store, paged_sql, read, write};
+
+#[derive(sqlx::FromRow)]
+struct ReactionRow {
+    id: i64,
+    message_id: i64,
+    channel_id: i64,
+    user_id: i64,
+    emoji: String,
+    created_at: i64,
+}
+
+impl From<ReactionRow> for Reaction {
+    fn from(r: ReactionRow) -> Self {
+        Reaction {
+            id: Snowflake(r.id),
+            message_id: Snowflake(r.message_id),
+            channel_id: Snowflake(r.channel_id),
+            user_id: Snowflake(r.user_id),
+            emoji: r.emoji,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+const REACTION_SELECT: &str =
+    "SELECT r.id, r.message_id, m.channel_id, r.user_id, r.emoji, r.created_at
+     FROM reactions r JOIN messages m ON m.id = r.message_id";
+
+fn already_reacted() -> AppError {
+    AppError::conflict("already_reacted", "you already reacted with that emoji")
+}
+
+impl Store {
+    pub async fn add_reaction(&self, reaction: &Reaction) -> Result<(), AppError> {
+        let result = write!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO reactions (id, message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(reaction.id.0)
+            .bind(reaction.message_id.0)
+            .bind(reaction.user_id.0)
+            .bind(&reaction.emoji)
+            .bind(reaction.id.timestamp_ms())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(already_reacted()),
+            Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("message")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn reaction(&self, id: Snowflake) -> Result<Option<Reaction>, AppError> {
+        let sql = format!("{REACTION_SELECT} WHERE r.id = $1");
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(Reaction::from))
+    }
+
+    /// Reactions on one message, oldest first.
+    pub async fn message_reactions(
+        &self,
+        message: Snowflake,
+        page: &Page,
+    ) -> Result<Vec<Reaction>, AppError> {
+        let (after, before) = page.bounds();
+        let sql = paged_sql(
+            &format!("{REACTION_SELECT} WHERE r.message_id = $1 AND r.id > $2 AND r.id < $3"),
+            "r.id",
+            page,
+            false,
+            4,
+        );
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(message.0)
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(page
+            .arrange(rows, false)
+            .into_iter()
+            .map(Reaction::from)
+            .collect())
+    }
+
+    pub async fn change_reaction(&self, id: Snowflake, emoji: &Emoji) -> Result<bool, AppError> {
+        let result = write!(self, |pool| {
+            sqlx::query("UPDATE reactions SET emoji = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(emoji.as_str())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(done) => Ok(done > 0),
+            Err(e) if is_unique_violation(&e) => Err(already_reacted()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn delete_reaction(&self, id: Snowflake) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query("DELETE FROM reactions WHERE id = $1")
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,164 @@
+//! Relationships between two users: one row per pair, whoever asked first.
+
+use crate::domain::model::{Relationship, rfc3339};
+use crate::domain::values::RelationshipStatus;
+use crate::error::{AppError, is_unique_violation};
+use crate::id::Snowflake;
+use crate::store::{Page, Store, paged_sql, read, write};
+
+#[derive(sqlx::FromRow)]
+struct RelationshipRow {
+    id: i64,
+    requester_id: i64,
+    addressee_id: i64,
+    status: String,
+    blocked_by: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<RelationshipRow> for Relationship {
+    type Error = AppError;
+    fn try_from(r: RelationshipRow) -> Result<Self, AppError> {
+        Ok(Relationship {
+            id: Snowflake(r.id),
+            user_id: Snowflake(r.requester_id),
+            friend_id: Snowflake(r.addressee_id),
+            status: RelationshipStatus::from_db(&r.status)?,
+            blocked_by: r.blocked_by.map(Snowflake),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        })
+    }
+}
+
+const RELATIONSHIP_SELECT: &str = "SELECT id, requester_id, addressee_id, status, blocked_by, created_at, updated_at FROM relationships";
+
+fn pair(a: Snowflake, b: Snowflake) -> (i64, i64) {
+    if a < b { (a.0, b.0) } else { (b.0, a.0) }
+}
+
+impl Store {
+    pub async fn relationship(&self, id: Snowflake) -> Result<Option<Relationship>, AppError> {
+        let sql = format!("{RELATIONSHIP_SELECT} WHERE id = $1");
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(Relationship::try_from).transpose()
+    }
+
+    pub async fn relationship_between(
+        &self,
+        a: Snowflake,
+        b: Snowflake,
+    ) -> Result<Option<Relationship>, AppError> {
+        let (low, high) = pair(a, b);
+        let sql = format!("{RELATIONSHIP_SELECT} WHERE user_low = $1 AND user_high = $2");
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(low)
+                .bind(high)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(Relationship::try_from).transpose()
+    }
+
+    /// The relationships `user` may see (a block is hidden from the blocked).
+    pub async fn relationships_of(
+        &self,
+        user: Snowflake,
+        page: &Page,
+    ) -> Result<Vec<Relationship>, AppError> {
+        let (after, before) = page.bounds();
+        let sql = paged_sql(
+            &format!(
+                "{RELATIONSHIP_SELECT}
+                 WHERE (user_low = $1 OR user_high = $1)
+                   AND NOT (status = 'blocked' AND blocked_by <> $1)
+                   AND id > $2 AND id < $3"
+            ),
+            "id",
+            page,
+            false,
+            4,
+        );
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(user.0)
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        page.arrange(rows, false)
+            .into_iter()
+            .map(Relationship::try_from)
+            .collect()
+    }
+
+    /// Inserts a new relationship; 409 if the pair already has one.
+    pub async fn insert_relationship(&self, rel: &Relationship, now: i64) -> Result<(), AppError> {
+        let (low, high) = pair(rel.user_id, rel.friend_id);
+        let result = write!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO relationships (id, user_low, user_high, requester_id, addressee_id, status, blocked_by, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(rel.id.0)
+            .bind(low)
+            .bind(high)
+            .bind(rel.user_id.0)
+            .bind(rel.friend_id.0)
+            .bind(rel.status.as_str())
+            .bind(rel.blocked_by.map(|b| b.0))
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(AppError::conflict(
+                "relationship_exists",
+                "a relationship with this user already exists",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn set_relationship_status(
+        &self,
+        id: Snowflake,
+        status: RelationshipStatus,
+        blocked_by: Option<Snowflake>,
+        now: i64,
+    ) -> Result<Option<Relationship>, AppError> {
+        write!(self, |pool| {
+            sqlx::query("UPDATE relationships SET status = $2, blocked_by = $3, updated_at = $4 WHERE id = $1")
+                .bind(id.0)
+                .bind(status.as_str())
+                .bind(blocked_by.map(|b| b.0))
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        self.relationship(id).await
+    }
+
+    pub async fn delete_relationship(&self, id: Snowflake) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query("DELETE FROM relationships WHERE id = $1")
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,198 @@
+//! Servers ("guilds"). Creating one also makes its owner the first member
+//! and opens a `general` channel, in one transaction.
+
+use crate::domain::model::{Channel, ChannelKind, Member, Server, rfc3339};
+use crate::domain::values::{Role, ServerName, Username};
+use crate::error::AppError;
+use crate::id::Snowflake;
+use crate::store::{Page, Store, paged_sql, read, write};
+
+#[derive(sqlx::FromRow)]
+struct ServerRow {
+    id: i64,
+    name: String,
+    owner_id: i64,
+    created_at: i64,
+}
+
+impl From<ServerRow> for Server {
+    fn from(r: ServerRow) -> Self {
+        Server {
+            id: Snowflake(r.id),
+            name: r.name,
+            owner_id: Snowflake(r.owner_id),
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+pub struct NewServer<'a> {
+    pub id: Snowflake,
+    pub name: &'a ServerName,
+    pub owner: Snowflake,
+    pub owner_name: &'a Username,
+    pub owner_display_name: &'a str,
+    pub general_channel_id: Snowflake,
+    pub now: i64,
+}
+
+impl Store {
+    pub async fn create_server(
+        &self,
+        new: NewServer<'_>,
+    ) -> Result<(Server, Member, Channel), AppError> {
+        write!(self, |pool| {
+            async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO servers (id, name, owner_id, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(new.id.0)
+                .bind(new.name.as_str())
+                .bind(new.owner.0)
+                .bind(new.now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO members (server_id, user_id, role, joined_at) VALUES ($1, $2, 'owner', $3)")
+                .bind(new.id.0)
+                .bind(new.owner.0)
+                .bind(new.now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO channels (id, kind, server_id, name, topic, position, created_at)
+                 VALUES ($1, 'text', $2, 'general', '', 0, $3)",
+            )
+            .bind(new.general_channel_id.0)
+            .bind(new.id.0)
+            .bind(new.now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(())
+        }
+        .await
+        })?;
+        let created_at = rfc3339(new.now);
+        Ok((
+            Server {
+                id: new.id,
+                name: new.name.as_str().to_owned(),
+                owner_id: new.owner,
+                created_at: created_at.clone(),
+            },
+            Member {
+                server_id: new.id,
+                user_id: new.owner,
+                username: new.owner_name.as_str().to_owned(),
+                display_name: new.owner_display_name.to_owned(),
+                role: Role::Owner,
+                joined_at: created_at.clone(),
+            },
+            Channel {
+                id: new.general_channel_id,
+                kind: ChannelKind::Text,
+                server_id: Some(new.id),
+                name: "general".into(),
+                topic: String::new(),
+                position: 0,
+                recipients: None,
+                created_at,
+            },
+        ))
+    }
+
+    /// A server and the role `user` holds in it (`None`: not a member).
+    pub async fn server_with_role(
+        &self,
+        id: Snowflake,
+        user: Snowflake,
+    ) -> Result<Option<(Server, Option<Role>)>, AppError> {
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, (i64, String, i64, i64, Option<String>)>(
+                "SELECT s.id, s.name, s.owner_id, s.created_at, m.role
+                 FROM servers s LEFT JOIN members m ON m.server_id = s.id AND m.user_id = $2
+                 WHERE s.id = $1",
+            )
+            .bind(id.0)
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await
+        })?;
+        row.map(|(id, name, owner_id, created_at, role)| {
+            let role = role.as_deref().map(Role::from_db).transpose()?;
+            Ok((
+                ServerRow {
+                    id,
+                    name,
+                    owner_id,
+                    created_at,
+                }
+                .into(),
+                role,
+            ))
+        })
+        .transpose()
+    }
+
+    /// The servers `user` is a member of, by id.
+    pub async fn servers_of(&self, user: Snowflake, page: &Page) -> Result<Vec<Server>, AppError> {
+        let (after, before) = page.bounds();
+        let sql = paged_sql(
+            "SELECT s.id, s.name, s.owner_id, s.created_at
+             FROM members m JOIN servers s ON s.id = m.server_id
+             WHERE m.user_id = $1 AND m.server_id > $2 AND m.server_id < $3",
+            "m.server_id",
+            page,
+            false,
+            4,
+        );
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, ServerRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(user.0)
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(page
+            .arrange(rows, false)
+            .into_iter()
+            .map(Server::from)
+            .collect())
+    }
+
+    pub async fn rename_server(
+        &self,
+        id: Snowflake,
+        name: &ServerName,
+    ) -> Result<Option<Server>, AppError> {
+        write!(self, |pool| async {
+            sqlx::query("UPDATE servers SET name = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(name.as_str())
+                .execute(pool)
+                .await?;
+            let row = sqlx::query_as::<_, ServerRow>(
+                "SELECT id, name, owner_id, created_at FROM servers WHERE id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?;
+            Ok::<_, AppError>(row.map(Server::from))
+        }
+        .await)
+    }
+
+    /// Deletes a server with its channels, messages, reactions, members and
+    /// invites (foreign keys cascade).
+    pub async fn delete_server(&self, id: Snowflake) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query("DELETE FROM servers WHERE id = $1")
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+}
