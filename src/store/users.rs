@@ -233,7 +233,7 @@ impl Store {
             .map(|r| r.rows_affected())
         });
         match result {
-            Ok(done) if done == 0 => Ok(None),
+            Ok(0) => Ok(None),
             Ok(_) => {
                 // Read back through the writer so the answer reflects this write.
                 let row = write!(self, |pool| {

@@ -1,0 +1,1 @@
+//! Tests for this resource are being written.

@@ -1,0 +1,329 @@
+//! Starts the real Guildhall server on a random loopback port with a fresh
+//! database, and talks to it over HTTP as a client would.
+//!
+//! The database comes from `GUILDHALL_TEST_DB`: `sqlite` (default: a file
+//! in a temporary directory) or `postgres` (a new database on the server
+//! at `GUILDHALL_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`, dropped when the test ends).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use guildhall::{Config, Server};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+enum TestDb {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside any runtime guarantee: use a thread of our own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Executor;
+                    if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = pool.execute(sqlx::AssertSqlSafe(sql)).await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn fresh_database() -> (TestDb, String) {
+    let kind = std::env::var("GUILDHALL_TEST_DB").unwrap_or_else(|_| "sqlite".into());
+    if kind == "postgres" {
+        use sqlx::Executor;
+        let admin_url = std::env::var("GUILDHALL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!(
+            "guildhall_test_{}",
+            guildhall::auth::token::random_token()
+                .to_lowercase()
+                .replace(['-', '_'], "")
+        );
+        let name = name[..40.min(name.len())].to_string();
+        let pool = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .await
+            .expect("create test database");
+        pool.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b)
+            .to_string();
+        let url = format!("{base}/{name}");
+        (TestDb::Postgres { admin_url, name }, url)
+    } else {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("guildhall.db").display());
+        (TestDb::Sqlite(dir), url)
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: guildhall::state::AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    db: TestDb,
+}
+
+/// A signed-up, logged-in user.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let (db, url) = fresh_database().await;
+    let mut config = Config::with_database(url);
+    configure(&mut config);
+    let server = Server::bind(&config).await.expect("server starts");
+    let base = format!("http://{}", server.addr);
+    let state = server.state.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        base,
+        client: reqwest::Client::builder().build().unwrap(),
+        state,
+        shutdown: Some(tx),
+        server: Some(handle),
+        db,
+    }
+}
+
+impl TestApp {
+    /// The SQLite file, when the test runs on SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match &self.db {
+            TestDb::Sqlite(dir) => Some(dir.path().join("guildhall.db")),
+            TestDb::Postgres { .. } => None,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.server.take() {
+            let _ = handle.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request, with a bearer token if given and a JSON body if
+    /// given; returns the status and the parsed JSON body (`Null` if empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let text = res.text().await.expect("body read");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text}"))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, user: &TestUser) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(&user.token), None).await
+    }
+
+    pub async fn post(&self, path: &str, user: &TestUser, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, user: &TestUser, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, user: &TestUser) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(&user.token), None)
+            .await
+    }
+
+    /// Signs up `username` and logs in.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/users",
+                None,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "sign-up of {username}: {body}");
+        self.login(username).await
+    }
+
+    pub async fn login(&self, username: &str) -> TestUser {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "login of {username}: {body}");
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().to_string(),
+            username: username.to_string(),
+            token: body["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Creates a server owned by `owner`; returns its JSON.
+    pub async fn server(&self, owner: &TestUser, name: &str) -> Value {
+        let (status, body) = self.post("/servers", owner, json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// The id of a server's first channel (`general`).
+    pub async fn general_channel(&self, server_id: &str, user: &TestUser) -> String {
+        let (status, body) = self
+            .get(&format!("/channels?server_id={server_id}"), user)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body[0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Makes `user` join the server through an invite created by `inviter`,
+    /// then, when `role` is not `member`, has the owner set it.
+    pub async fn join(&self, server_id: &str, owner: &TestUser, user: &TestUser, role: &str) {
+        let (status, invite) = self
+            .post(&format!("/servers/{server_id}/invites"), owner, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invite}");
+        let code = invite["code"].as_str().unwrap();
+        let (status, body) = self
+            .post(&format!("/invites/{code}/accept"), user, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if role != "member" {
+            let (status, body) = self
+                .put(
+                    &format!("/servers/{server_id}/members/{}", user.id),
+                    owner,
+                    json!({"role": role}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
+
+    /// A server with an owner, an admin, a member and an outsider, and the
+    /// id of its general channel.
+    pub async fn guild(&self) -> Guild {
+        let owner = self.user("owner").await;
+        let admin = self.user("admin").await;
+        let member = self.user("member").await;
+        let outsider = self.user("outsider").await;
+        let server = self.server(&owner, "Guild").await;
+        let server_id = server["id"].as_str().unwrap().to_string();
+        self.join(&server_id, &owner, &admin, "admin").await;
+        self.join(&server_id, &owner, &member, "member").await;
+        let channel_id = self.general_channel(&server_id, &owner).await;
+        Guild {
+            owner,
+            admin,
+            member,
+            outsider,
+            server_id,
+            channel_id,
+        }
+    }
+
+    /// Posts a message and returns its JSON.
+    pub async fn message(&self, user: &TestUser, channel_id: &str, content: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/messages",
+                user,
+                json!({"channel_id": channel_id, "content": content}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+}
+
+pub struct Guild {
+    pub owner: TestUser,
+    pub admin: TestUser,
+    pub member: TestUser,
+    pub outsider: TestUser,
+    pub server_id: String,
+    pub channel_id: String,
+}
+
+/// Asserts an error answer: status and `error.code`.
+#[track_caller]
+pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(got.0.as_u16(), status, "unexpected status; body: {}", got.1);
+    assert_eq!(
+        got.1["error"]["code"], code,
+        "unexpected error code; body: {}",
+        got.1
+    );
+    assert!(
+        got.1["error"]["message"].is_string(),
+        "error without message: {}",
+        got.1
+    );
+}

@@ -1,0 +1,13 @@
+//! Black-box tests of the HTTP API: each test starts the real server on a
+//! random port with a fresh database (see `helpers.rs`).
+
+mod helpers;
+
+mod auth;
+mod channels;
+mod contract;
+mod emojis;
+mod friendlists;
+mod messages;
+mod servers;
+mod users;
