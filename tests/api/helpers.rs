@@ -82,6 +82,7 @@ async fn fresh_database() -> (TestDb, String) {
 
 pub struct TestApp {
     pub base: String,
+    config: Config,
     pub client: reqwest::Client,
     pub state: guildhall::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
@@ -105,6 +106,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (db, url) = fresh_database().await;
     let mut config = Config::with_database(url);
     configure(&mut config);
+    start(config, db).await
+}
+
+async fn start(config: Config, db: TestDb) -> TestApp {
     let server = Server::bind(&config).await.expect("server starts");
     let base = format!("http://{}", server.addr);
     let state = server.state.clone();
@@ -119,6 +124,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     });
     TestApp {
         base,
+        config,
         client: reqwest::Client::builder().build().unwrap(),
         state,
         shutdown: Some(tx),
@@ -144,6 +150,18 @@ impl TestApp {
         if let Some(handle) = self.server.take() {
             let _ = handle.await;
         }
+    }
+
+    /// Stops the server gracefully and starts a new one on the same
+    /// database (on a new port).
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.server.take() {
+            let _ = handle.await;
+        }
+        start(self.config, self.db).await
     }
 
     pub fn url(&self, path: &str) -> String {
