@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::domain::model::{Channel, Member, Message, Reaction, Relationship, Server, User};
+use crate::domain::values::PresenceStatus;
 use crate::id::Snowflake;
 
 /// Who may receive an event.
@@ -65,6 +66,20 @@ pub enum Event {
     UserDelete {
         id: Snowflake,
     },
+    Typing {
+        channel_id: Snowflake,
+        user_id: Snowflake,
+    },
+    PresenceUpdate {
+        user_id: Snowflake,
+        status: PresenceStatus,
+    },
+    /// Internal: these sessions ended (logout, password change); their
+    /// sockets are closed. Never sent to clients.
+    SessionsEnded {
+        user_id: Snowflake,
+        session_ids: Vec<Snowflake>,
+    },
 }
 
 impl Event {
@@ -90,6 +105,9 @@ impl Event {
             Event::RelationshipDelete { .. } => "relationship_delete",
             Event::UserUpdate(_) => "user_update",
             Event::UserDelete { .. } => "user_delete",
+            Event::Typing { .. } => "typing",
+            Event::PresenceUpdate { .. } => "presence_update",
+            Event::SessionsEnded { .. } => "sessions_ended",
         }
     }
 }

@@ -16,7 +16,41 @@ pub mod sessions;
 pub mod users;
 pub mod values;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::error::AppError;
+
+/// Turns a request payload (REST body or socket event data) into `T`:
+/// it must be a JSON object; a field of the wrong type or a missing one is
+/// a 422 naming the field.
+pub fn from_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
+    if !value.is_object() {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = if path == "." {
+            message
+                .split_once("missing field `")
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .map_or("body", |(name, _)| name)
+                .to_owned()
+        } else {
+            path
+        };
+        AppError::invalid(field, message)
+    })
+}
+
+/// Parses a JSON document, then `from_json_value`; bad JSON is a 400.
+pub fn from_json_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::bad_request("malformed_json", e.to_string()))?;
+    from_json_value(value)
+}
 
 /// For PATCH-like updates: an absent field is `None`, an explicit `null`
 /// is `Some(None)`, a value is `Some(Some(v))`.

@@ -271,6 +271,28 @@ impl RelationshipStatus {
     }
 }
 
+/// A user's presence as others see it (`invisible` is shown as `offline`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Online,
+    Idle,
+    Dnd,
+    /// Connected, but shown to others as offline.
+    Invisible,
+    Offline,
+}
+
+impl PresenceStatus {
+    /// What other users see.
+    pub fn visible(self) -> Self {
+        match self {
+            Self::Invisible => Self::Offline,
+            other => other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

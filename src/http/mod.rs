@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -22,6 +23,7 @@ use utoipa::IntoParams;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::domain::from_json_bytes;
 use crate::error::AppError;
 use crate::http::docs::SecuritySchemes;
 use crate::id::Snowflake;
@@ -42,50 +44,68 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The policy for every JSON answer: nothing may be loaded or framed.
 pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// `axum::Json`, with its rejections rendered as our JSON errors:
-/// 415 for a missing JSON content type, 400 for malformed JSON, 422 naming
-/// the field for wrong types or missing fields, 413 for oversized bodies.
+/// A JSON request body. Rejections are our JSON errors: 415 without a
+/// JSON content type, 413 over `MAX_BODY_BYTES`, 400 for malformed JSON,
+/// 422 naming the field for anything that is not the expected object.
 pub struct ApiJson<T>(pub T);
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| mime.trim().to_ascii_lowercase())
+        .is_some_and(|mime| {
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            }
+        } else {
+            AppError::bad_request("bad_body", e.body_text())
+        }
+    })
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !is_json(req.headers()) {
+            return Err(AppError::UnsupportedMediaType);
         }
+        let bytes = body_bytes(req, state).await?;
+        from_json_bytes(&bytes).map(Self)
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> AppError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
-        JsonRejection::JsonSyntaxError(e) => {
-            AppError::bad_request("malformed_json", strip_axum_prefix(&e.body_text()))
+/// Like `ApiJson`, for routes whose body is optional: an empty body means
+/// `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let json = is_json(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
         }
-        JsonRejection::JsonDataError(e) => {
-            let text = strip_axum_prefix(&e.body_text());
-            invalid_from_serde(&text)
+        if !json {
+            return Err(AppError::UnsupportedMediaType);
         }
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            AppError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            }
-        }
-        other => AppError::bad_request("bad_body", other.body_text()),
+        from_json_bytes(&bytes).map(Self)
     }
 }
 
-/// axum prefixes serde's message with a sentence of its own; keep serde's.
-fn strip_axum_prefix(text: &str) -> String {
-    text.split_once("target type: ")
-        .or_else(|| text.split_once("Failed to parse the request body as JSON: "))
-        .map_or(text, |(_, rest)| rest)
-        .to_owned()
-}
-
-/// The field a serde data error is about: the path serde_path_to_error puts
+/// The field a serde message is about: the path serde_path_to_error puts
 /// first (`content: invalid type ...`), or the name in "missing field `x`".
 fn field_of(message: &str) -> String {
     if let Some(rest) = message.split_once("missing field `").map(|(_, r)| r)

@@ -2,7 +2,6 @@
 //! and members (`/servers/{id}/members`).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,7 +12,7 @@ use crate::auth::CurrentUser;
 use crate::domain::model::{Invite, Member, Server};
 use crate::domain::servers::{self, CreateInvite, CreateServer, UpdateMember, UpdateServer};
 use crate::error::{AppError, ErrorBody};
-use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, created};
+use crate::http::{ApiJson, ApiPath, ApiQuery, OptionalJson, PageParams, created};
 use crate::id::Snowflake;
 use crate::state::AppState;
 
@@ -103,17 +102,8 @@ async fn create_invite(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(id): ApiPath<Snowflake>,
-    body: Bytes,
+    OptionalJson(input): OptionalJson<CreateInvite>,
 ) -> Result<Response, AppError> {
-    // An empty body means defaults; anything else must be valid JSON.
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        CreateInvite::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => AppError::invalid("body", e.to_string()),
-            _ => AppError::bad_request("malformed_json", e.to_string()),
-        })?
-    };
     Ok(created(
         servers::create_invite(&state, &user, id, input).await?,
     ))

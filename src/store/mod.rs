@@ -23,6 +23,7 @@ use crate::error::AppError;
 use crate::id::Snowflake;
 
 pub mod channels;
+pub mod contacts;
 pub mod invites;
 pub mod members;
 pub mod messages;

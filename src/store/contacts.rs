@@ -1,0 +1,85 @@
+//! The look-ups the real-time gateway needs to route events: which
+//! servers a user is in, who their friends are, where a channel's events go.
+
+use crate::error::AppError;
+use crate::id::Snowflake;
+use crate::store::{Store, read};
+
+impl Store {
+    /// Ids of the servers `user` is a member of.
+    pub async fn server_ids_of(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
+        let ids = read!(self, |pool| {
+            sqlx::query_scalar::<_, i64>("SELECT server_id FROM members WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(ids.into_iter().map(Snowflake).collect())
+    }
+
+    /// Ids of `user`'s accepted friends.
+    pub async fn friend_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
+        let ids = read!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CASE WHEN user_low = $1 THEN user_high ELSE user_low END
+                 FROM relationships
+                 WHERE (user_low = $1 OR user_high = $1) AND status = 'accepted'",
+            )
+            .bind(user.0)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(ids.into_iter().map(Snowflake).collect())
+    }
+
+    /// The servers and friends through which others see `user`.
+    pub async fn contact_rooms(
+        &self,
+        user: Snowflake,
+    ) -> Result<(Vec<Snowflake>, Vec<Snowflake>), AppError> {
+        Ok((
+            self.server_ids_of(user).await?,
+            self.friend_ids(user).await?,
+        ))
+    }
+
+    /// Everyone who shares a server with `user`, and their friends.
+    pub async fn contact_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
+        let mut ids = read!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT DISTINCT m.user_id FROM members m
+                 WHERE m.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
+                   AND m.user_id <> $1",
+            )
+            .bind(user.0)
+            .fetch_all(pool)
+            .await
+        })?;
+        ids.extend(self.friend_ids(user).await?.into_iter().map(|s| s.0));
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids.into_iter().map(Snowflake).collect())
+    }
+
+    /// Where a channel lives: its server, or its two DM users.
+    pub async fn channel_scope(
+        &self,
+        channel: Snowflake,
+    ) -> Result<Option<(Option<Snowflake>, Option<[Snowflake; 2]>)>, AppError> {
+        let row = read!(self, |pool| {
+            sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<i64>)>(
+                "SELECT server_id, dm_low, dm_high FROM channels WHERE id = $1",
+            )
+            .bind(channel.0)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|(server, low, high)| {
+            let pair = match (low, high) {
+                (Some(a), Some(b)) => Some([Snowflake(a), Snowflake(b)]),
+                _ => None,
+            };
+            (server.map(Snowflake), pair)
+        }))
+    }
+}
