@@ -63,6 +63,15 @@ impl AppError {
         }
     }
 
+    /// A `NotFound` about a container (the channel of a message) becomes
+    /// one about the thing asked for; other errors pass unchanged.
+    pub fn hidden_as(self, what: &'static str) -> Self {
+        match self {
+            Self::NotFound(_) => Self::NotFound(what),
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,

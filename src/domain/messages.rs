@@ -102,7 +102,7 @@ async fn readable_message(
         .ok_or(AppError::NotFound("message"))?;
     let (channel, access) = readable_channel(state, actor, channel_id)
         .await
-        .map_err(|_| AppError::NotFound("message"))?;
+        .map_err(|e| e.hidden_as("message"))?;
     let message = state
         .store
         .message(id, actor)

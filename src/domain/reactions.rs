@@ -39,7 +39,7 @@ async fn message_access(
         .ok_or(AppError::NotFound("message"))?;
     let (_, access) = readable_channel(state, actor, channel)
         .await
-        .map_err(|_| AppError::NotFound("message"))?;
+        .map_err(|e| e.hidden_as("message"))?;
     Ok((channel, access))
 }
 
@@ -56,7 +56,7 @@ async fn visible_reaction(
         .ok_or(AppError::NotFound("reaction"))?;
     let (_, access) = readable_channel(state, actor, reaction.channel_id)
         .await
-        .map_err(|_| AppError::NotFound("reaction"))?;
+        .map_err(|e| e.hidden_as("reaction"))?;
     Ok((reaction, access))
 }
 

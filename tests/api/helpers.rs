@@ -184,15 +184,7 @@ impl TestApp {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let res = req.send().await.expect("request sent");
-        let status = res.status();
-        let text = res.text().await.expect("body read");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text}"))
-        };
-        (status, value)
+        read_json(req.send().await.expect("request sent")).await
     }
 
     pub async fn get(&self, path: &str, user: &TestUser) -> (StatusCode, Value) {
@@ -344,4 +336,104 @@ pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
         "error without message: {}",
         got.1
     );
+}
+
+/// Sends `body` byte for byte with the given Content-Type (or none), for
+/// the requests `TestApp::call` cannot make: malformed JSON, JSON without
+/// its content type. Error answers are JSON, so the body is parsed.
+pub async fn send_raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    user: &TestUser,
+    content_type: Option<&str>,
+    body: impl AsRef<[u8]>,
+) -> (StatusCode, Value) {
+    let mut req = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(&user.token)
+        .body(body.as_ref().to_vec());
+    if let Some(content_type) = content_type {
+        req = req.header(reqwest::header::CONTENT_TYPE, content_type);
+    }
+    read_json(req.send().await.expect("request sent")).await
+}
+
+/// The status and the JSON body of an answer (`Null` when empty).
+pub async fn read_json(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body read");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text}"))
+    };
+    (status, value)
+}
+
+/// Asserts that a JSON route answers 400 `malformed_json` to a body that is
+/// not JSON, and 415 to `valid` sent without a JSON content type.
+pub async fn assert_needs_json_body(
+    app: &TestApp,
+    user: &TestUser,
+    method: Method,
+    path: &str,
+    valid: &str,
+) {
+    let json = Some("application/json");
+    let got = send_raw(app, method.clone(), path, user, json, r#"{"name": "cut"#).await;
+    assert_error(&got, 400, "malformed_json");
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let got = send_raw(app, method.clone(), path, user, content_type, valid).await;
+        assert_error(&got, 415, "unsupported_media_type");
+    }
+}
+
+/// Asserts that `{base}/{id}` answers 400 `invalid_path` on GET, PUT (with
+/// `put_body`) and DELETE when the id is not a snowflake, and 404 when it
+/// is unknown.
+pub async fn assert_item_routes_check_ids(
+    app: &TestApp,
+    user: &TestUser,
+    base: &str,
+    put_body: Value,
+) {
+    let cases = ["abc", "12x", "-5", "1.5", "1e3", "99999999999999999999"]
+        .map(|id| (id, 400, "invalid_path"))
+        .into_iter()
+        .chain([("123456789", 404, "not_found")]);
+    for (id, status, code) in cases {
+        let path = format!("{base}/{id}");
+        assert_error(&app.get(&path, user).await, status, code);
+        assert_error(&app.put(&path, user, put_body.clone()).await, status, code);
+        assert_error(&app.delete(&path, user).await, status, code);
+    }
+}
+
+/// Asserts that each request, sent without credentials, is answered 401.
+pub async fn assert_anonymous_refused(
+    app: &TestApp,
+    requests: Vec<(Method, String, Option<Value>)>,
+) {
+    for (method, path, body) in requests {
+        let got = app.call(method, &path, None, body).await;
+        assert_error(&got, 401, "unauthorized");
+    }
+}
+
+/// `blocker` blocks `blocked`.
+pub async fn block(app: &TestApp, blocker: &TestUser, blocked: &TestUser) {
+    let (status, body) = app
+        .post(
+            "/friendlists",
+            blocker,
+            json!({"friend_id": blocked.id, "status": "blocked"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }

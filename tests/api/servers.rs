@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Guild, TestApp, TestUser, assert_error, spawn_app};
+use crate::helpers::{Guild, TestApp, TestUser, assert_error, send_raw, spawn_app};
 
 const JSON: Option<&str> = Some("application/json");
 
@@ -83,34 +83,6 @@ async fn invite_code(app: &TestApp, g: &Guild, user: &TestUser, body: Value) -> 
 async fn accept(app: &TestApp, code: &str, user: &TestUser) -> (StatusCode, Value) {
     app.post(&format!("/invites/{code}/accept"), user, json!({}))
         .await
-}
-
-/// Sends `body` as it is, with the given content type (or none).
-async fn send_raw(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    user: &TestUser,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(&user.token)
-        .body(body.to_vec());
-    if let Some(content_type) = content_type {
-        req = req.header("content-type", content_type);
-    }
-    let res = req.send().await.expect("request sent");
-    let status = res.status();
-    let text = res.text().await.expect("body read");
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text}"))
-    };
-    (status, value)
 }
 
 /// Bodies a JSON route refuses before looking at the fields: broken JSON
