@@ -79,6 +79,14 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(0..=1023))]
     pub node_id: u16,
 
+    /// Seconds between Engine.IO heartbeats on a socket.
+    #[arg(long, env = "GUILDHALL_PING_INTERVAL_SECS", default_value_t = 25)]
+    pub ping_interval_secs: u64,
+
+    /// Seconds a socket has to answer a heartbeat before it is closed.
+    #[arg(long, env = "GUILDHALL_PING_TIMEOUT_SECS", default_value_t = 20)]
+    pub ping_timeout_secs: u64,
+
     /// Connections in the read pool (SQLite) or the pool (PostgreSQL).
     #[arg(long, env = "GUILDHALL_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,

@@ -9,6 +9,7 @@ pub mod events;
 pub mod http;
 pub mod id;
 pub mod perms;
+pub mod realtime;
 pub mod state;
 pub mod store;
 
@@ -18,6 +19,12 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 pub use config::Config;
+use events::EventBus;
+use id::IdGenerator;
+use std::sync::Arc;
+
+/// Events the bus holds for a listener that falls behind.
+const EVENT_BUS_CAPACITY: usize = 65_536;
 use state::AppState;
 use store::Store;
 
@@ -26,21 +33,30 @@ pub struct Server {
     pub addr: SocketAddr,
     pub state: AppState,
     listener: TcpListener,
+    config: Config,
 }
 
 impl Server {
     /// Connects the database (running migrations) and binds the listener.
     pub async fn bind(config: &Config) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.database_url, config.db_pool_size)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let ids = Arc::new(IdGenerator::new(config.node_id));
+        let events = EventBus::new(EVENT_BUS_CAPACITY);
+        let store = Store::connect(
+            &config.database_url,
+            config.db_pool_size,
+            ids.clone(),
+            events.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(store, config);
+        let state = AppState::new(store, ids, events, config);
         Ok(Self {
             addr,
             state,
             listener,
+            config: config.clone(),
         })
     }
 
@@ -52,13 +68,23 @@ impl Server {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintenance(state.clone()));
-        let app = http::router(state.clone());
+        let gateway = realtime::Gateway::start(state.clone(), &self.config);
+        // The socket layer is outermost: long-polls and WebSockets must not
+        // meet the API's request timeout.
+        let app = http::router(state.clone()).layer(gateway.layer.clone());
+        let io = gateway.io.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Open sockets would hold the graceful shutdown forever.
+            io.close().await;
+        };
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        gateway.close().await;
         maintenance.abort();
         state.store.close().await;
         Ok(())

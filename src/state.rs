@@ -28,11 +28,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: &Config) -> Self {
+    pub fn new(store: Store, ids: Arc<IdGenerator>, events: EventBus, config: &Config) -> Self {
         Self {
             store,
-            ids: Arc::new(IdGenerator::new(config.node_id)),
-            events: EventBus::new(4096),
+            ids,
+            events,
             settings: Arc::new(Settings {
                 allowed_origins: config
                     .allowed_origins

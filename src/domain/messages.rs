@@ -24,6 +24,9 @@ pub struct PostMessage {
     /// A message of the same channel this one answers.
     #[schema(value_type = Option<String>)]
     pub reply_to: Option<Snowflake>,
+    /// Up to 64 characters, echoed in the answer and in `message_create`
+    /// so a client can match its optimistic copy.
+    pub nonce: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -55,38 +58,36 @@ pub async fn create_message(
         .user(actor, None)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let id = state.ids.next();
-    let created_at = id.timestamp_ms();
-    let new = NewMessage {
-        id,
-        channel_id: channel.id,
-        author_id: actor,
-        content: content.into_inner(),
-        reply_to: input.reply_to,
-        created_at,
-    };
-    state.store.insert_message(new.clone()).await?;
-    let message = Message {
-        id,
-        channel_id: channel.id,
-        author_id: actor,
-        author: Author {
-            id: actor,
-            username: author.username,
-            display_name: author.display_name,
-            deleted: false,
-        },
-        content: new.content,
-        reply_to: new.reply_to,
-        created_at: crate::domain::model::rfc3339(created_at),
-        edited_at: None,
-        reactions: Vec::new(),
-    };
-    state.events.publish(
-        Audience::Channel(channel.id),
-        Event::MessageCreate(message.clone()),
-    );
-    Ok(message)
+    let nonce = input.nonce.map(parse_nonce).transpose()?;
+    // The writer gives the message its id, commits it, and publishes
+    // `message_create` in commit order (see `store::messages`).
+    state
+        .store
+        .insert_message(NewMessage {
+            channel_id: channel.id,
+            author: Author {
+                id: actor,
+                username: author.username,
+                display_name: author.display_name,
+                deleted: false,
+            },
+            content: content.into_inner(),
+            reply_to: input.reply_to,
+            nonce,
+            audience: Audience::Channel(channel.id),
+        })
+        .await
+}
+
+/// A client's nonce: up to 64 printable characters, echoed back as sent.
+fn parse_nonce(nonce: String) -> Result<String, AppError> {
+    if nonce.chars().count() > 64 || nonce.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "nonce",
+            "must be at most 64 printable characters",
+        ));
+    }
+    Ok(nonce)
 }
 
 /// A message the actor can read, else 404.

@@ -121,6 +121,10 @@ pub struct Message {
     pub created_at: String,
     pub edited_at: Option<String>,
     pub reactions: Vec<ReactionSummary>,
+    /// The poster's own token for matching an optimistic copy; present
+    /// only in the answer to the post and in its `message_create`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

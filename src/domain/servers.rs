@@ -193,6 +193,12 @@ pub async fn accept_invite(
     };
     let (server, _) = server_and_role(state, actor.id, server_id).await?;
     if joined && let Some(member) = state.store.member(server_id, actor.id).await? {
+        // The newcomer's own sockets first learn of the server, then
+        // everyone (newcomer included) of the new member.
+        state.events.publish(
+            Audience::Users(vec![actor.id]),
+            Event::ServerCreate(server.clone()),
+        );
         state
             .events
             .publish(Audience::Server(server_id), Event::MemberJoin(member));
@@ -271,14 +277,14 @@ pub async fn remove_member(
     if !state.store.remove_member(server, user).await? {
         return Err(AppError::NotFound("member"));
     }
-    let event = Event::MemberLeave {
-        server_id: server,
-        user_id: user,
-    };
-    state
-        .events
-        .publish(Audience::Server(server), event.clone());
-    // The one removed is no longer in the server's audience: tell them too.
-    state.events.publish(Audience::Users(vec![user]), event);
+    // The gateway delivers this to the server's room before moving the
+    // removed user's sockets out of it, so they hear it too.
+    state.events.publish(
+        Audience::Server(server),
+        Event::MemberLeave {
+            server_id: server,
+            user_id: user,
+        },
+    );
     Ok(())
 }

@@ -9,6 +9,7 @@ use crate::auth::token::{hash_token, random_token};
 use crate::auth::{CurrentUser, password};
 use crate::domain::model::User;
 use crate::error::AppError;
+use crate::events::{Audience, Event};
 use crate::state::AppState;
 use crate::store::now_ms;
 use crate::store::sessions::NewSession;
@@ -87,5 +88,13 @@ pub async fn login(state: &AppState, ip: IpAddr, input: Login) -> Result<NewLogi
 }
 
 pub async fn logout(state: &AppState, current: &CurrentUser) -> Result<(), AppError> {
-    state.store.delete_session(current.session_id).await
+    state.store.delete_session(current.session_id).await?;
+    state.events.publish(
+        Audience::Users(vec![current.id]),
+        Event::SessionsEnded {
+            user_id: current.id,
+            session_ids: vec![current.session_id],
+        },
+    );
+    Ok(())
 }

@@ -136,10 +136,17 @@ pub async fn update_user(
         .ok_or(AppError::NotFound("user"))?;
     if changes.password_hash.is_some() {
         // A password change ends every other session of the account.
-        state
+        let ended = state
             .store
             .delete_other_sessions(id, actor.session_id)
             .await?;
+        state.events.publish(
+            Audience::Users(vec![id]),
+            Event::SessionsEnded {
+                user_id: id,
+                session_ids: ended,
+            },
+        );
     }
     let public = User {
         email: None,

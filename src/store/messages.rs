@@ -1,20 +1,29 @@
 //! Messages, with their authors and reaction tallies.
 //!
-//! On SQLite every message insert goes through one `GroupCommitWriter`
-//! task: it takes all inserts queued while the previous commit ran and
-//! commits them in one transaction, answering each caller only after that
-//! commit. The durability is the same as a commit per insert; the fsync and
-//! transaction cost is shared by the batch, which is what lets one SQLite
-//! file take tens of thousands of messages a second.
+//! Every message insert goes through one `MessageWriter` task per process,
+//! on both databases. It takes all inserts queued while the previous commit
+//! ran, gives them their ids in queue order, commits them in one
+//! transaction, and only then publishes their `message_create` events (in
+//! the same order) and answers each caller. So:
+//! - durability is that of a commit per insert, but the commit cost is
+//!   shared by the batch (group commit), which is what lets one SQLite file
+//!   take tens of thousands of messages a second;
+//! - within a channel, ids, commit order and event order agree, so a
+//!   client that saw message N and asks for `after=N` misses nothing.
+//!
+//! Publishing from here is the one place the store touches the event bus;
+//! it must, because only the writer knows the commit order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::model::{Author, Message, ReactionSummary, rfc3339};
 use crate::error::{AppError, is_foreign_key_violation};
-use crate::id::Snowflake;
+use crate::events::{Audience, Event, EventBus};
+use crate::id::{IdGenerator, Snowflake};
 use crate::store::{Page, Store, paged_sql, read, write};
 
 /// The most inserts one group commit takes.
@@ -22,14 +31,149 @@ const MAX_BATCH: usize = 1024;
 /// Inserts that may wait for the writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 8192;
 
+/// A message to post; the writer gives it its id and time.
 #[derive(Clone, Debug)]
 pub struct NewMessage {
-    pub id: Snowflake,
     pub channel_id: Snowflake,
-    pub author_id: Snowflake,
+    pub author: Author,
     pub content: String,
     pub reply_to: Option<Snowflake>,
-    pub created_at: i64,
+    pub nonce: Option<String>,
+    /// Who receives its `message_create`.
+    pub audience: Audience,
+}
+
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (id, channel_id, author_id, content, reply_to, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// The insert statement for one message, for whichever driver it meets.
+macro_rules! insert_query {
+    ($m:expr) => {
+        sqlx::query(INSERT_MESSAGE)
+            .bind($m.id.0)
+            .bind($m.channel_id.0)
+            .bind($m.author_id.0)
+            .bind($m.content.as_str())
+            .bind($m.reply_to.map(|r| r.0))
+            .bind($m.id.timestamp_ms())
+    };
+}
+
+struct Job {
+    message: NewMessage,
+    done: oneshot::Sender<Result<Message, AppError>>,
+}
+
+/// Where the writer commits.
+#[derive(Clone)]
+pub enum WriterDb {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The single writer of messages; see the module comment.
+#[derive(Clone)]
+pub struct MessageWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl MessageWriter {
+    pub fn spawn(db: WriterDb, ids: Arc<IdGenerator>, events: EventBus) -> Self {
+        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(run_writer(db, ids, events, jobs));
+        Self { queue }
+    }
+
+    pub async fn insert(&self, message: NewMessage) -> Result<Message, AppError> {
+        let (done, answer) = oneshot::channel();
+        self.queue
+            .send(Job { message, done })
+            .await
+            .map_err(|_| AppError::Internal("message writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal("message writer dropped a job".into()))?
+    }
+}
+
+async fn run_writer(
+    db: WriterDb,
+    ids: Arc<IdGenerator>,
+    events: EventBus,
+    mut jobs: mpsc::Receiver<Job>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let messages: Vec<Message> = batch.iter().map(|job| stamp(&ids, &job.message)).collect();
+        let refs: Vec<&Message> = messages.iter().collect();
+        let results: Vec<Result<(), AppError>> = match commit_batch(&db, &refs).await {
+            Ok(()) => batch.iter().map(|_| Ok(())).collect(),
+            // One bad insert (say, its channel was just deleted) must not
+            // fail the others: retry each on its own, in order.
+            Err(_) => {
+                let mut results = Vec::with_capacity(refs.len());
+                for m in &refs {
+                    results.push(commit_batch(&db, &[m]).await.map_err(insert_error));
+                }
+                results
+            }
+        };
+        for ((job, message), result) in batch.drain(..).zip(messages).zip(results) {
+            let answer = result.map(|()| {
+                events.publish(
+                    job.message.audience.clone(),
+                    Event::MessageCreate(message.clone()),
+                );
+                message
+            });
+            let _ = job.done.send(answer);
+        }
+    }
+}
+
+/// The message as it will be stored and shown, with a fresh id.
+fn stamp(ids: &IdGenerator, new: &NewMessage) -> Message {
+    let id = ids.next();
+    Message {
+        id,
+        channel_id: new.channel_id,
+        author_id: new.author.id,
+        author: new.author.clone(),
+        content: new.content.clone(),
+        reply_to: new.reply_to,
+        created_at: rfc3339(id.timestamp_ms()),
+        edited_at: None,
+        reactions: Vec::new(),
+        nonce: new.nonce.clone(),
+    }
+}
+
+async fn commit_batch(db: &WriterDb, messages: &[&Message]) -> Result<(), sqlx::Error> {
+    match db {
+        WriterDb::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            for m in messages {
+                insert_query!(m).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }
+        WriterDb::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            for m in messages {
+                insert_query!(m).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }
+    }
+}
+
+fn insert_error(e: sqlx::Error) -> AppError {
+    if is_foreign_key_violation(&e) {
+        AppError::NotFound("channel")
+    } else {
+        e.into()
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -63,6 +207,7 @@ impl MessageRow {
             created_at: rfc3339(self.created_at),
             edited_at: self.edited_at.map(rfc3339),
             reactions,
+            nonce: None,
         }
     }
 }
@@ -72,102 +217,11 @@ const MESSAGE_SELECT: &str =
         m.content, m.reply_to, m.created_at, m.edited_at
      FROM messages m JOIN users u ON u.id = m.author_id";
 
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, channel_id, author_id, content, reply_to, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6)";
-
-/// The insert statement for one message, for whichever driver `$m` meets.
-macro_rules! insert_query {
-    ($m:expr) => {
-        sqlx::query(INSERT_MESSAGE)
-            .bind($m.id.0)
-            .bind($m.channel_id.0)
-            .bind($m.author_id.0)
-            .bind($m.content.as_str())
-            .bind($m.reply_to.map(|r| r.0))
-            .bind($m.created_at)
-    };
-}
-
-struct Job {
-    message: NewMessage,
-    done: oneshot::Sender<Result<(), AppError>>,
-}
-
-/// The single SQLite writer of messages; see the module comment.
-#[derive(Clone)]
-pub struct GroupCommitWriter {
-    queue: mpsc::Sender<Job>,
-}
-
-impl GroupCommitWriter {
-    pub fn spawn(pool: SqlitePool) -> Self {
-        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run_writer(pool, jobs));
-        Self { queue }
-    }
-
-    async fn insert(&self, message: NewMessage) -> Result<(), AppError> {
-        let (done, answer) = oneshot::channel();
-        self.queue
-            .send(Job { message, done })
-            .await
-            .map_err(|_| AppError::Internal("message writer stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal("message writer dropped a job".into()))?
-    }
-}
-
-async fn run_writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let messages: Vec<&NewMessage> = batch.iter().map(|j| &j.message).collect();
-        match commit_batch(&pool, &messages).await {
-            Ok(()) => {
-                for job in batch.drain(..) {
-                    let _ = job.done.send(Ok(()));
-                }
-            }
-            // One bad insert (say, its channel was just deleted) must not
-            // fail the others: retry each on its own to attribute the error.
-            Err(_) => {
-                for job in batch.drain(..) {
-                    let result = commit_batch(&pool, &[&job.message]).await;
-                    let _ = job.done.send(result.map_err(insert_error));
-                }
-            }
-        }
-    }
-}
-
-async fn commit_batch(pool: &SqlitePool, messages: &[&NewMessage]) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    for m in messages {
-        insert_query!(m).execute(&mut *tx).await?;
-    }
-    tx.commit().await
-}
-
-fn insert_error(e: sqlx::Error) -> AppError {
-    if is_foreign_key_violation(&e) {
-        AppError::NotFound("channel")
-    } else {
-        e.into()
-    }
-}
-
 impl Store {
-    pub async fn insert_message(&self, message: NewMessage) -> Result<(), AppError> {
-        if let Some(writer) = &self.message_writer {
-            return writer.insert(message).await;
-        }
-        write!(self, |pool| insert_query!(message)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map(|_| ())
-        .map_err(insert_error)
+    /// Stores a message through the writer; returns it as stored, after
+    /// its `message_create` went out.
+    pub async fn insert_message(&self, message: NewMessage) -> Result<Message, AppError> {
+        self.message_writer.insert(message).await
     }
 
     /// One message with its author (no reactions: a new message has none).

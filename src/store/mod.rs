@@ -19,8 +19,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use std::sync::Arc;
+
 use crate::error::AppError;
-use crate::id::Snowflake;
+use crate::events::EventBus;
+use crate::id::{IdGenerator, Snowflake};
 
 pub mod channels;
 pub mod contacts;
@@ -45,7 +48,7 @@ pub enum Db {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
-    pub(crate) message_writer: Option<messages::GroupCommitWriter>,
+    pub(crate) message_writer: messages::MessageWriter,
 }
 
 /// Runs `$body` with `$pool` bound to a pool for reading.
@@ -71,7 +74,13 @@ pub(crate) use {read, write};
 
 impl Store {
     /// Connects, creating an SQLite file if needed, and runs migrations.
-    pub async fn connect(url: &str, pool_size: u32) -> Result<Self, AppError> {
+    /// The message writer mints ids with `ids` and publishes on `events`.
+    pub async fn connect(
+        url: &str,
+        pool_size: u32,
+        ids: Arc<IdGenerator>,
+        events: EventBus,
+    ) -> Result<Self, AppError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.max(2))
@@ -79,9 +88,14 @@ impl Store {
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
+            let message_writer = messages::MessageWriter::spawn(
+                messages::WriterDb::Postgres(pool.clone()),
+                ids,
+                events,
+            );
             return Ok(Self {
                 db: Db::Postgres(pool),
-                message_writer: None,
+                message_writer,
             });
         }
         if !url.starts_with("sqlite:") {
@@ -113,7 +127,8 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        let message_writer = Some(messages::GroupCommitWriter::spawn(write.clone()));
+        let message_writer =
+            messages::MessageWriter::spawn(messages::WriterDb::Sqlite(write.clone()), ids, events);
         Ok(Self {
             db: Db::Sqlite { read, write },
             message_writer,

@@ -81,21 +81,30 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of `user` except `keep`.
+    /// Ends every session of `user` except `keep`; returns the ended ones.
     pub async fn delete_other_sessions(
         &self,
         user: Snowflake,
         keep: Snowflake,
-    ) -> Result<(), AppError> {
-        write!(self, |pool| {
+    ) -> Result<Vec<Snowflake>, AppError> {
+        let ids = write!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let ids: Vec<i64> =
+                sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1 AND id <> $2")
+                    .bind(user.0)
+                    .bind(keep.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
                 .bind(user.0)
                 .bind(keep.0)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(ids)
+        }
+        .await)?;
+        Ok(ids.into_iter().map(Snowflake).collect())
     }
 
     /// Removes sessions that expired before `now`; returns how many.

@@ -10,4 +10,6 @@ mod emojis;
 mod friendlists;
 mod messages;
 mod servers;
+mod socket_client;
+mod sockets;
 mod users;

@@ -28,17 +28,28 @@ pub const WAIT: Duration = Duration::from_secs(5);
 impl SocketClient {
     /// Opens the WebSocket and joins the default namespace with `auth`.
     /// `Err` carries the `connect_error` data.
-    pub async fn connect(app: &TestApp, auth: Option<Value>, headers: &[(&str, &str)]) -> Result<Self, Value> {
+    pub async fn connect(
+        app: &TestApp,
+        auth: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, Value> {
         let url = app.base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket";
         let mut request = url.into_client_request().unwrap();
         for (name, value) in headers {
             request.headers_mut().insert(
-                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .unwrap(),
                 value.parse().unwrap(),
             );
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket opens");
-        let mut client = Self { ws, next_ack: 1, pending: VecDeque::new() };
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket opens");
+        let mut client = Self {
+            ws,
+            next_ack: 1,
+            pending: VecDeque::new(),
+        };
         let open = client.raw_next().await.expect("engine.io open packet");
         assert!(open.starts_with('0'), "expected open packet, got {open}");
         let connect = match auth {
@@ -67,14 +78,20 @@ impl SocketClient {
     }
 
     pub async fn send_raw(&mut self, packet: &str) {
-        self.ws.send(Frame::text(packet.to_string())).await.expect("send");
+        self.ws
+            .send(Frame::text(packet.to_string()))
+            .await
+            .expect("send");
     }
 
     /// The next Engine.IO text packet, answering pings on the way; `None`
     /// when the connection closes.
     pub async fn raw_next(&mut self) -> Option<String> {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next()).await.ok()??.ok()?;
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
             match frame {
                 Frame::Text(text) => {
                     let text = text.to_string();
@@ -109,7 +126,9 @@ impl SocketClient {
         self.send_raw(&packet).await;
         let prefix = format!("43{id}");
         loop {
-            let packet = self.raw_next().await.unwrap_or_else(|| panic!("closed before the ack of {event}"));
+            let packet = self.raw_next().await.unwrap_or_else(|| {
+                panic!("closed before the ack of {event}; had {:?}", self.pending)
+            });
             if let Some(rest) = packet.strip_prefix(&prefix) {
                 let mut parts: Vec<Value> = serde_json::from_str(rest).unwrap();
                 return parts.remove(0);
@@ -124,7 +143,10 @@ impl SocketClient {
             return self.pending.remove(pos).unwrap().1;
         }
         loop {
-            let packet = self.raw_next().await.unwrap_or_else(|| panic!("closed while waiting for {event}"));
+            let packet = self
+                .raw_next()
+                .await
+                .unwrap_or_else(|| panic!("closed while waiting for {event}"));
             self.buffer(&packet);
             if let Some(pos) = self.pending.iter().position(|(n, _)| n == event) {
                 return self.pending.remove(pos).unwrap().1;

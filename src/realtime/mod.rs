@@ -1,0 +1,260 @@
+//! The real-time gateway: Socket.IO (protocol v5 / Engine.IO v4, WebSocket
+//! and long-polling) on the API's port at `/socket.io/`, default namespace.
+//!
+//! It authenticates a socket once at connect (the same sessions as REST),
+//! puts it in rooms (its user's, its session's, one per server it is in),
+//! answers client events by calling the same domain functions as REST, and
+//! fans every domain event out to the rooms of those allowed to see it
+//! (`fanout.rs`). Per socket it keeps ids and counters only, never copies
+//! of a user's servers or channels. It makes no permission decision of its
+//! own: those are `perms`' and the domain's.
+
+pub mod fanout;
+pub mod handlers;
+pub mod presence;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::header;
+use serde::Serialize;
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+
+use crate::auth::Via;
+use crate::auth::extract::{origin_allowed, presented_token};
+use crate::auth::token::hash_token;
+use crate::config::Config;
+use crate::domain::model::{Channel, Relationship, Server, User};
+use crate::domain::values::PresenceStatus as Status;
+use crate::error::AppError;
+use crate::events::{Audience, Event};
+use crate::id::Snowflake;
+use crate::state::AppState;
+use crate::store::{Page, now_ms};
+use presence::Presence;
+
+/// Packets queued for one socket before it counts as not reading; a socket
+/// whose queue is full is dropped at its next heartbeat.
+const MAX_QUEUED_PACKETS: usize = 256;
+/// The largest packet a client may send (HTTP body or WebSocket message).
+pub const MAX_PACKET_BYTES: usize = 64 * 1024;
+/// Matches the idle WebSocket footprint measured for the benchmarks.
+const WS_READ_BUFFER_BYTES: usize = 1024;
+/// The most items of each kind `ready` carries.
+const READY_LIMIT: i64 = 1000;
+
+/// State shared by every socket handler.
+#[derive(Clone)]
+pub struct Realtime {
+    pub app: AppState,
+    pub presence: Arc<Presence>,
+    /// Channel id -> where its events go. A channel never moves between
+    /// servers, so entries never go stale; the map is cleared when large.
+    scopes: Arc<Mutex<HashMap<Snowflake, Vec<String>>>>,
+}
+
+/// The signed-in user a socket belongs to, stored in its extensions.
+#[derive(Clone, Copy, Debug)]
+pub struct SocketUser {
+    pub id: Snowflake,
+    pub session_id: Snowflake,
+}
+
+/// The gateway's handles: the tower layer to mount, the Socket.IO handle,
+/// and the fan-out task.
+pub struct Gateway {
+    pub layer: SocketIoLayer,
+    pub io: SocketIo,
+    fanout: tokio::task::JoinHandle<()>,
+}
+
+impl Gateway {
+    pub fn start(app: AppState, config: &Config) -> Self {
+        let rt = Realtime {
+            app,
+            presence: Arc::new(Presence::default()),
+            scopes: Arc::new(Mutex::new(HashMap::new())),
+        };
+        let (layer, io) = SocketIo::builder()
+            .with_state(rt.clone())
+            .max_buffer_size(MAX_QUEUED_PACKETS)
+            .max_payload(MAX_PACKET_BYTES as u64)
+            .ws_max_message_size(MAX_PACKET_BYTES)
+            .ws_max_frame_size(MAX_PACKET_BYTES)
+            .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
+            .ping_interval(Duration::from_secs(config.ping_interval_secs.max(1)))
+            .ping_timeout(Duration::from_secs(config.ping_timeout_secs.max(1)))
+            .connect_timeout(Duration::from_secs(10))
+            .build_layer();
+        io.ns("/", on_connect.with(authenticate));
+        let fanout = tokio::spawn(fanout::run(io.clone(), rt));
+        Self { layer, io, fanout }
+    }
+
+    /// Closes every socket and stops the fan-out.
+    pub async fn close(&self) {
+        self.io.close().await;
+        self.fanout.abort();
+    }
+}
+
+pub fn user_room(id: Snowflake) -> String {
+    format!("u:{id}")
+}
+
+pub fn server_room(id: Snowflake) -> String {
+    format!("s:{id}")
+}
+
+pub fn session_room(id: Snowflake) -> String {
+    format!("x:{id}")
+}
+
+/// The `connect_error` a refused handshake gets: `{"message": "unauthorized"}`.
+#[derive(Debug)]
+pub struct Unauthorized;
+
+impl std::fmt::Display for Unauthorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unauthorized")
+    }
+}
+
+/// Connect middleware: `auth: {"token"}` (apps, bots), else the bearer
+/// header or the session cookie (browsers). A cookie handshake from a
+/// foreign Origin is refused: that is cross-site WebSocket hijacking.
+async fn authenticate(
+    s: SocketRef,
+    State(rt): State<Realtime>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), Unauthorized> {
+    let headers = &s.req_parts().headers;
+    let from_auth = auth
+        .ok()
+        .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
+    let (token, via) = match from_auth {
+        Some(token) => (token, Via::Bearer),
+        None => presented_token(headers)
+            .ok()
+            .flatten()
+            .ok_or(Unauthorized)?,
+    };
+    if via == Via::Cookie
+        && let Some(origin) = headers.get(header::ORIGIN)
+    {
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| origin_allowed(o, headers, &rt.app.settings));
+        if !allowed {
+            return Err(Unauthorized);
+        }
+    }
+    let session = rt
+        .app
+        .store
+        .session_by_token_hash(&hash_token(&token), now_ms())
+        .await
+        .ok()
+        .flatten()
+        .ok_or(Unauthorized)?;
+    let user = SocketUser {
+        id: session.user_id,
+        session_id: session.id,
+    };
+    s.extensions.insert(user);
+    // Rooms and handlers are set up here, before the server confirms the
+    // connection: a client may emit the moment it is confirmed, and must
+    // neither miss events nor have its first events dropped.
+    let servers = rt.app.store.server_ids_of(user.id).await.map_err(|e| {
+        tracing::error!(error = %e, "socket rooms");
+        Unauthorized
+    })?;
+    s.join(user_room(user.id));
+    s.join(session_room(user.session_id));
+    s.join(servers.into_iter().map(server_room).collect::<Vec<_>>());
+    handlers::register(&s);
+    // Counted here, with the disconnect handler in place, so that every
+    // counted socket is also uncounted.
+    if let Some(status) = rt.presence.connect(user.id) {
+        rt.app.events.publish(
+            Audience::Contacts(user.id),
+            Event::PresenceUpdate {
+                user_id: user.id,
+                status,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// What a client needs to draw its first screen.
+#[derive(Serialize)]
+pub struct Ready {
+    pub user: User,
+    pub servers: Vec<Server>,
+    pub channels: Vec<Channel>,
+    pub relationships: Vec<Relationship>,
+    pub presences: Vec<PresenceUpdate>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PresenceUpdate {
+    pub user_id: Snowflake,
+    pub status: Status,
+}
+
+async fn ready(rt: &Realtime, user: Snowflake) -> Result<Ready, AppError> {
+    let store = &rt.app.store;
+    let all = Page {
+        limit: READY_LIMIT,
+        before: None,
+        after: None,
+    };
+    let me = store
+        .user(user, Some(user))
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let servers = store.servers_of(user, &all).await?;
+    let channels = store.visible_channels(user, &all).await?;
+    let relationships = store.relationships_of(user, &all).await?;
+    let presences = store
+        .contact_ids(user)
+        .await?
+        .into_iter()
+        .map(|id| PresenceUpdate {
+            user_id: id,
+            status: rt.presence.status_of(id),
+        })
+        .filter(|p| p.status != Status::Offline)
+        .collect();
+    Ok(Ready {
+        user: me,
+        servers,
+        channels,
+        relationships,
+        presences,
+    })
+}
+
+async fn on_connect(
+    s: SocketRef,
+    State(rt): State<Realtime>,
+    Extension(user): Extension<SocketUser>,
+) {
+    // Rooms are joined first, so `ready` already reflects any event the
+    // socket receives before it.
+    match ready(&rt, user.id).await {
+        Ok(ready) => {
+            let _ = s.emit("ready", &ready);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "building ready");
+            let _ = s.disconnect();
+        }
+    }
+}
