@@ -87,6 +87,47 @@ pub struct Config {
     #[arg(long, env = "GUILDHALL_PING_TIMEOUT_SECS", default_value_t = 20)]
     pub ping_timeout_secs: u64,
 
+    /// Whether REST rate limits apply (true/false). Per route group and
+    /// caller; every answer tells its budget in X-RateLimit-* headers.
+    #[arg(long, env = "GUILDHALL_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limits: bool,
+
+    /// Sign-ups and logins per minute and client address.
+    #[arg(
+        long,
+        env = "GUILDHALL_RATE_LIMIT_AUTH_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub rate_limit_auth_per_minute: u32,
+
+    /// Messages and reactions posted per minute and session.
+    #[arg(
+        long,
+        env = "GUILDHALL_RATE_LIMIT_MESSAGES_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub rate_limit_messages_per_minute: u32,
+
+    /// Other writes per minute and session (or address).
+    #[arg(
+        long,
+        env = "GUILDHALL_RATE_LIMIT_WRITES_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub rate_limit_writes_per_minute: u32,
+
+    /// Reads per minute and session (or address).
+    #[arg(
+        long,
+        env = "GUILDHALL_RATE_LIMIT_READS_PER_MINUTE",
+        default_value_t = 600
+    )]
+    pub rate_limit_reads_per_minute: u32,
+
+    /// Sessions unused for this many hours end (0: only the TTL applies).
+    #[arg(long, env = "GUILDHALL_SESSION_IDLE_HOURS", default_value_t = 24 * 14)]
+    pub session_idle_hours: u32,
+
     /// Connections in the read pool (SQLite) or the pool (PostgreSQL).
     #[arg(long, env = "GUILDHALL_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,

@@ -71,7 +71,7 @@ impl Server {
         let gateway = realtime::Gateway::start(state.clone(), &self.config);
         // The socket layer is outermost: long-polls and WebSockets must not
         // meet the API's request timeout.
-        let app = http::router(state.clone()).layer(gateway.layer.clone());
+        let app = http::router(state.clone(), &self.config).layer(gateway.layer.clone());
         let io = gateway.io.clone();
         let shutdown = async move {
             shutdown.await;
@@ -97,6 +97,9 @@ async fn maintenance(state: AppState) {
     loop {
         tick.tick().await;
         state.login_limiter.prune();
+        if let Some(limits) = &state.rate_limits {
+            limits.prune();
+        }
         if let Err(e) = state.store.purge_expired_sessions(store::now_ms()).await {
             tracing::warn!(error = %e, "purging expired sessions failed");
         }

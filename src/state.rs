@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::http::ratelimit::RateLimits;
 use crate::id::IdGenerator;
 use crate::store::Store;
 
@@ -16,6 +17,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     pub secure_cookies: bool,
     pub session_ttl_ms: i64,
+    /// Sessions unused for longer end; `i64::MAX` when there is no idle limit.
+    pub session_idle_ms: i64,
 }
 
 #[derive(Clone)]
@@ -25,6 +28,8 @@ pub struct AppState {
     pub events: EventBus,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// REST rate limits; `None` when switched off.
+    pub rate_limits: Option<Arc<RateLimits>>,
 }
 
 impl AppState {
@@ -42,8 +47,13 @@ impl AppState {
                     .collect(),
                 secure_cookies: config.secure_cookies,
                 session_ttl_ms: i64::from(config.session_ttl_hours) * 3_600_000,
+                session_idle_ms: match config.session_idle_hours {
+                    0 => i64::MAX,
+                    hours => i64::from(hours) * 3_600_000,
+                },
             }),
             login_limiter: Arc::new(LoginLimiter::new(config.login_attempts_per_minute)),
+            rate_limits: RateLimits::from_config(config),
         }
     }
 }

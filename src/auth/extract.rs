@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::state::{AppState, Settings};
 use crate::store::now_ms;
+use crate::store::sessions::SessionRecord;
 
 /// How the caller authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +73,30 @@ fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Seconds between recorded uses of a session: the idle timeout needs no
+/// finer grain, and most requests then cost no write.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// The live session for a presented token, recording its use.
+pub async fn find_session(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<SessionRecord>, AppError> {
+    let now = now_ms();
+    let idle_since = now.saturating_sub(state.settings.session_idle_ms);
+    let Some(session) = state
+        .store
+        .session_by_token_hash(&hash_token(token), now, idle_since)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if now - session.last_used_at > TOUCH_EVERY_MS {
+        state.store.touch_session(session.id, now).await?;
+    }
+    Ok(Some(session))
+}
+
 impl CurrentUser {
     /// Resolves the caller from headers; used by the HTTP extractor and by
     /// the socket handshake.
@@ -81,9 +106,7 @@ impl CurrentUser {
         method: &Method,
     ) -> Result<Self, AppError> {
         let (token, via) = presented_token(headers)?.ok_or(AppError::Unauthorized)?;
-        let session = state
-            .store
-            .session_by_token_hash(&hash_token(&token), now_ms())
+        let session = find_session(state, &token)
             .await?
             .ok_or(AppError::Unauthorized)?;
         if via == Via::Cookie && is_write(method) {

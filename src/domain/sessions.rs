@@ -10,9 +10,10 @@ use crate::auth::{CurrentUser, password};
 use crate::domain::model::User;
 use crate::error::AppError;
 use crate::events::{Audience, Event};
+use crate::id::Snowflake;
 use crate::state::AppState;
 use crate::store::now_ms;
-use crate::store::sessions::NewSession;
+use crate::store::sessions::{NewSession, SessionInfo};
 
 #[derive(Deserialize, ToSchema)]
 pub struct Login {
@@ -34,7 +35,12 @@ fn bad_credentials() -> AppError {
     AppError::Unauthorized
 }
 
-pub async fn login(state: &AppState, ip: IpAddr, input: Login) -> Result<NewLogin, AppError> {
+pub async fn login(
+    state: &AppState,
+    ip: IpAddr,
+    user_agent: &str,
+    input: Login,
+) -> Result<NewLogin, AppError> {
     let (key, by_email) = match (input.username, input.email) {
         (Some(u), None) => (u.to_ascii_lowercase(), false),
         (None, Some(e)) => (e.to_lowercase(), true),
@@ -72,6 +78,11 @@ pub async fn login(state: &AppState, ip: IpAddr, input: Login) -> Result<NewLogi
             csrf_token: &csrf_token,
             now,
             expires_at,
+            user_agent: &user_agent
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(256)
+                .collect::<String>(),
         })
         .await?;
     let user = state
@@ -94,6 +105,37 @@ pub async fn logout(state: &AppState, current: &CurrentUser) -> Result<(), AppEr
         Event::SessionsEnded {
             user_id: current.id,
             session_ids: vec![current.session_id],
+        },
+    );
+    Ok(())
+}
+
+/// The caller's live sessions, newest first, the current one marked.
+pub async fn list_sessions(
+    state: &AppState,
+    current: &CurrentUser,
+) -> Result<Vec<SessionInfo>, AppError> {
+    state
+        .store
+        .sessions_of(current.id, current.session_id, now_ms())
+        .await
+}
+
+/// Ends one of the caller's own sessions (another user's is 404); its
+/// sockets are closed.
+pub async fn end_session(
+    state: &AppState,
+    current: &CurrentUser,
+    id: Snowflake,
+) -> Result<(), AppError> {
+    if !state.store.delete_session_of(current.id, id).await? {
+        return Err(AppError::NotFound("session"));
+    }
+    state.events.publish(
+        Audience::Users(vec![current.id]),
+        Event::SessionsEnded {
+            user_id: current.id,
+            session_ids: vec![id],
         },
     );
     Ok(())

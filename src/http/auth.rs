@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -17,15 +17,19 @@ use crate::auth::{CSRF_COOKIE, CurrentUser, SESSION_COOKIE};
 use crate::domain::model::User;
 use crate::domain::sessions::{self, Login};
 use crate::error::{AppError, ErrorBody};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, ApiPath};
+use crate::id::Snowflake;
 use crate::state::AppState;
 use crate::store::now_ms;
+use crate::store::sessions::SessionInfo;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,10 +67,15 @@ fn cookie(
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     jar: CookieJar,
     ApiJson(input): ApiJson<Login>,
 ) -> Result<Response, AppError> {
-    let new = sessions::login(&state, ip, input).await?;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let new = sessions::login(&state, ip, user_agent, input).await?;
     let secure = state.settings.secure_cookies;
     let max_age = (new.expires_at - now_ms()) / 1000;
     let jar = jar
@@ -117,4 +126,29 @@ async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Use
     Ok(Json(
         crate::domain::users::get_user(&state, &user, user.id).await?,
     ))
+}
+
+/// Your live sessions, newest first; `current` marks the one asking.
+#[utoipa::path(get, path = "/auth/sessions", tag = "auth",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = [SessionInfo]), (status = 401, body = ErrorBody)))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Vec<SessionInfo>>, AppError> {
+    Ok(Json(sessions::list_sessions(&state, &user).await?))
+}
+
+/// End one of your sessions (for example a lost device's); its token and
+/// its sockets stop working at once.
+#[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth", params(("id" = String, Path)),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn end_session(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Snowflake>,
+) -> Result<StatusCode, AppError> {
+    sessions::end_session(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -26,8 +26,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 
 use crate::auth::Via;
-use crate::auth::extract::{origin_allowed, presented_token};
-use crate::auth::token::hash_token;
+use crate::auth::extract::{find_session, origin_allowed, presented_token};
 use crate::config::Config;
 use crate::domain::model::{Channel, Relationship, Server, User};
 use crate::domain::values::PresenceStatus as Status;
@@ -35,7 +34,7 @@ use crate::error::AppError;
 use crate::events::{Audience, Event};
 use crate::id::Snowflake;
 use crate::state::AppState;
-use crate::store::{Page, now_ms};
+use crate::store::Page;
 use presence::Presence;
 
 /// Packets queued for one socket before it counts as not reading; a socket
@@ -154,10 +153,7 @@ async fn authenticate(
             return Err(Unauthorized);
         }
     }
-    let session = rt
-        .app
-        .store
-        .session_by_token_hash(&hash_token(&token), now_ms())
+    let session = find_session(&rt.app, &token)
         .await
         .ok()
         .flatten()

@@ -1,6 +1,7 @@
 //! Login sessions. Only a SHA-256 of each token is stored, so a leaked
 //! database does not leak usable tokens.
 
+use crate::domain::model::rfc3339;
 use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::store::{Store, read, write};
@@ -12,6 +13,21 @@ pub struct SessionRecord {
     pub user_id: Snowflake,
     pub csrf_token: String,
     pub expires_at: i64,
+    pub last_used_at: i64,
+}
+
+/// A session as its owner sees it in the list (no token, no CSRF token).
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    #[schema(value_type = String)]
+    pub id: Snowflake,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+    /// The client's User-Agent at login, at most 256 characters.
+    pub user_agent: String,
+    /// Whether this is the session making the request.
+    pub current: bool,
 }
 
 pub struct NewSession<'a> {
@@ -21,14 +37,15 @@ pub struct NewSession<'a> {
     pub csrf_token: &'a str,
     pub now: i64,
     pub expires_at: i64,
+    pub user_agent: &'a str,
 }
 
 impl Store {
     pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), AppError> {
         write!(self, |pool| {
             sqlx::query(
-                "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, expires_at, last_used_at, user_agent)
+                 VALUES ($1, $2, $3, $4, $5, $6, $5, $7)",
             )
             .bind(new.id.0)
             .bind(new.user_id.0)
@@ -36,6 +53,7 @@ impl Store {
             .bind(new.csrf_token)
             .bind(new.now)
             .bind(new.expires_at)
+            .bind(new.user_agent)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -43,31 +61,98 @@ impl Store {
         Ok(())
     }
 
-    /// The unexpired session of a live account with this token hash.
+    /// The session of a live account with this token hash, unless it
+    /// expired or has been idle since before `idle_since`.
     pub async fn session_by_token_hash(
         &self,
         token_hash: &str,
         now: i64,
+        idle_since: i64,
     ) -> Result<Option<SessionRecord>, AppError> {
         let row = read!(self, |pool| {
-            sqlx::query_as::<_, (i64, i64, String, i64)>(
-                "SELECT s.id, s.user_id, s.csrf_token, s.expires_at
+            sqlx::query_as::<_, (i64, i64, String, i64, i64)>(
+                "SELECT s.id, s.user_id, s.csrf_token, s.expires_at, s.last_used_at
                  FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.deleted_at IS NULL",
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_used_at > $3
+                   AND u.deleted_at IS NULL",
             )
             .bind(token_hash)
             .bind(now)
+            .bind(idle_since)
             .fetch_optional(pool)
             .await
         })?;
-        Ok(
-            row.map(|(id, user_id, csrf_token, expires_at)| SessionRecord {
+        Ok(row.map(
+            |(id, user_id, csrf_token, expires_at, last_used_at)| SessionRecord {
                 id: Snowflake(id),
                 user_id: Snowflake(user_id),
                 csrf_token,
                 expires_at,
-            }),
-        )
+                last_used_at,
+            },
+        ))
+    }
+
+    /// Records that a session was used at `now`.
+    pub async fn touch_session(&self, id: Snowflake, now: i64) -> Result<(), AppError> {
+        write!(self, |pool| {
+            sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The live sessions of `user`, newest first.
+    pub async fn sessions_of(
+        &self,
+        user: Snowflake,
+        current: Snowflake,
+        now: i64,
+    ) -> Result<Vec<SessionInfo>, AppError> {
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64, i64, i64, String)>(
+                "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions
+                 WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC LIMIT 1000",
+            )
+            .bind(user.0)
+            .bind(now)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, created_at, last_used_at, expires_at, user_agent)| SessionInfo {
+                    id: Snowflake(id),
+                    created_at: rfc3339(created_at),
+                    last_used_at: rfc3339(last_used_at),
+                    expires_at: rfc3339(expires_at),
+                    user_agent,
+                    current: id == current.0,
+                },
+            )
+            .collect())
+    }
+
+    /// Ends one of `user`'s sessions; false if they have no such session.
+    pub async fn delete_session_of(
+        &self,
+        user: Snowflake,
+        id: Snowflake,
+    ) -> Result<bool, AppError> {
+        let done = write!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+                .bind(id.0)
+                .bind(user.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
     }
 
     pub async fn delete_session(&self, id: Snowflake) -> Result<(), AppError> {

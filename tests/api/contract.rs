@@ -41,6 +41,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
     ("get", "/auth/me"),
+    ("get", "/auth/sessions"),
+    ("delete", "/auth/sessions/{id}"),
     ("post", "/servers/{id}/invites"),
     ("post", "/invites/{code}/accept"),
     ("get", "/servers/{id}/members"),

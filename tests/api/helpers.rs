@@ -105,6 +105,9 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (db, url) = fresh_database().await;
     let mut config = Config::with_database(url);
+    // Tests make many requests from one address; the tests of the limits
+    // themselves switch them back on.
+    config.rate_limits = false;
     configure(&mut config);
     start(config, db).await
 }

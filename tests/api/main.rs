@@ -9,6 +9,7 @@ mod contract;
 mod emojis;
 mod friendlists;
 mod messages;
+mod security;
 mod servers;
 mod socket_client;
 mod sockets;

@@ -51,7 +51,7 @@ def server(tmp_path):
     else:
         database_url = f"sqlite://{tmp_path / 'guildhall.db'}"
     port = free_port()
-    env = dict(os.environ, RUST_LOG="guildhall=warn",
+    env = dict(os.environ, RUST_LOG="guildhall=warn", GUILDHALL_RATE_LIMITS="false",
                GUILDHALL_PING_INTERVAL_SECS="2", GUILDHALL_PING_TIMEOUT_SECS="2")
     proc = subprocess.Popen(
         [str(BINARY), "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url],
