@@ -34,6 +34,13 @@ impl Cli {
     }
 }
 
+/// SQLite's `synchronous` setting in WAL mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSync {
+    Normal,
+    Full,
+}
+
 /// Every setting of the server. Each flag can also come from the environment.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -127,6 +134,20 @@ pub struct Config {
     /// Sessions unused for this many hours end (0: only the TTL applies).
     #[arg(long, env = "GUILDHALL_SESSION_IDLE_HOURS", default_value_t = 24 * 14)]
     pub session_idle_hours: u32,
+
+    /// SQLite durability: `normal` (a commit survives a crash of the
+    /// process; power loss may drop the last commits) or `full` (survives
+    /// power loss too, at the cost of an fsync per commit batch).
+    #[arg(long, env = "GUILDHALL_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Normal)]
+    pub sqlite_synchronous: SqliteSync,
+
+    /// Servers one user may own or belong to.
+    #[arg(long, env = "GUILDHALL_MAX_SERVERS_PER_USER", default_value_t = 100)]
+    pub max_servers_per_user: u32,
+
+    /// Channels one server may have.
+    #[arg(long, env = "GUILDHALL_MAX_CHANNELS_PER_SERVER", default_value_t = 500)]
+    pub max_channels_per_server: u32,
 
     /// Connections in the read pool (SQLite) or the pool (PostgreSQL).
     #[arg(long, env = "GUILDHALL_DB_POOL_SIZE", default_value_t = 8)]

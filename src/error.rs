@@ -49,6 +49,14 @@ impl AppError {
         }
     }
 
+    /// A configured quantity limit was reached (servers per user, ...).
+    pub fn limit_reached(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code: "limit_reached",
+            message: message.into(),
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,

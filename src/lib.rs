@@ -44,6 +44,7 @@ impl Server {
         let store = Store::connect(
             &config.database_url,
             config.db_pool_size,
+            config.sqlite_synchronous,
             ids.clone(),
             events.clone(),
         )

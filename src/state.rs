@@ -19,6 +19,8 @@ pub struct Settings {
     pub session_ttl_ms: i64,
     /// Sessions unused for longer end; `i64::MAX` when there is no idle limit.
     pub session_idle_ms: i64,
+    pub max_servers_per_user: i64,
+    pub max_channels_per_server: i64,
 }
 
 #[derive(Clone)]
@@ -47,6 +49,8 @@ impl AppState {
                     .collect(),
                 secure_cookies: config.secure_cookies,
                 session_ttl_ms: i64::from(config.session_ttl_hours) * 3_600_000,
+                max_servers_per_user: i64::from(config.max_servers_per_user),
+                max_channels_per_server: i64::from(config.max_channels_per_server),
                 session_idle_ms: match config.session_idle_hours {
                     0 => i64::MAX,
                     hours => i64::from(hours) * 3_600_000,

@@ -95,6 +95,12 @@ pub async fn create_channel(
                 .await?
                 .and_then(|(_, r)| r);
             perms::can_act_on_server(role, ServerAction::ManageChannels)?;
+            let max = state.settings.max_channels_per_server;
+            if state.store.channel_count(server).await? >= max {
+                return Err(AppError::limit_reached(format!(
+                    "a server can have at most {max} channels"
+                )));
+            }
             let name = ChannelName::parse("name", input.name.unwrap_or_default())?;
             let topic = Topic::parse("topic", input.topic.unwrap_or_default())?;
             let id = state.ids.next();

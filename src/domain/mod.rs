@@ -31,7 +31,7 @@ pub fn from_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError>
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let message = e.inner().to_string();
+        let message = without_input(&e.inner().to_string());
         let field = if path == "." {
             message
                 .split_once("missing field `")
@@ -43,6 +43,19 @@ pub fn from_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError>
         };
         AppError::invalid(field, message)
     })
+}
+
+/// serde's messages quote the offending value (`invalid type: string
+/// "<script>", expected u64`); error answers must not echo client input,
+/// so keep only the kind of error and what was expected.
+pub fn without_input(message: &str) -> String {
+    match message.split_once(", expected") {
+        Some((head, expected)) => {
+            let kind = head.split([':', '`', '"']).next().unwrap_or(head).trim();
+            format!("{kind}, expected{expected}")
+        }
+        None => message.to_owned(),
+    }
 }
 
 /// Parses a JSON document, then `from_json_value`; bad JSON is a 400.

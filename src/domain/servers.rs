@@ -41,6 +41,17 @@ pub struct UpdateMember {
     pub role: Role,
 }
 
+/// Refuses a user who already belongs to the most servers allowed.
+async fn check_server_quota(state: &AppState, user: Snowflake) -> Result<(), AppError> {
+    let max = state.settings.max_servers_per_user;
+    if state.store.server_count(user).await? >= max {
+        return Err(AppError::limit_reached(format!(
+            "you can be in at most {max} servers"
+        )));
+    }
+    Ok(())
+}
+
 /// Fetches a server with the actor's role, or 404 if absent.
 async fn server_and_role(
     state: &AppState,
@@ -60,6 +71,7 @@ pub async fn create_server(
     input: CreateServer,
 ) -> Result<Server, AppError> {
     let name = ServerName::parse("name", input.name)?;
+    check_server_quota(state, actor.id).await?;
     let owner = state
         .store
         .user(actor.id, None)
@@ -186,6 +198,7 @@ pub async fn accept_invite(
     if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(AppError::NotFound("invite"));
     }
+    check_server_quota(state, actor.id).await?;
     let (server_id, joined) = match state.store.accept_invite(code, actor.id, now_ms()).await? {
         Some(Accepted::Joined(id)) => (id, true),
         Some(Accepted::AlreadyMember(id)) => (id, false),

@@ -122,11 +122,11 @@ fn field_of(message: &str) -> String {
     }
 }
 
-/// A 422 naming the field serde complained about.
+/// A 422 naming the field serde complained about (never echoing the value).
 fn invalid_from_serde(text: &str) -> AppError {
     let field = field_of(text);
     let message = text.strip_prefix(&format!("{field}: ")).unwrap_or(text);
-    AppError::invalid(field, message)
+    AppError::invalid(field, crate::domain::without_input(message))
 }
 
 /// `axum::extract::Query` with 422 answers naming the parameter.

@@ -21,6 +21,7 @@ use sqlx::sqlite::{
 
 use std::sync::Arc;
 
+use crate::config::SqliteSync;
 use crate::error::AppError;
 use crate::events::EventBus;
 use crate::id::{IdGenerator, Snowflake};
@@ -78,6 +79,7 @@ impl Store {
     pub async fn connect(
         url: &str,
         pool_size: u32,
+        sync: SqliteSync,
         ids: Arc<IdGenerator>,
         events: EventBus,
     ) -> Result<Self, AppError> {
@@ -112,8 +114,11 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode: a commit survives a crash of the process;
-            // only power loss can drop the last commits.
-            .synchronous(SqliteSynchronous::Normal)
+            // only power loss can drop the last commits. FULL survives both.
+            .synchronous(match sync {
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+                SqliteSync::Full => SqliteSynchronous::Full,
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new()

@@ -265,3 +265,237 @@ async fn cors_allows_only_configured_origins_with_credentials() {
     );
     let _: Value = res.json().await.unwrap();
 }
+
+/// Stored-XSS payloads in the style of OWASP's filter-evasion cheat sheet.
+const XSS: &[&str] = &[
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//xss.example/x.js></SCRIPT>",
+    "<IMG SRC=\"javascript:alert('XSS');\">",
+    "<IMG SRC=JaVaScRiPt:alert('XSS')>",
+    "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+    "\"><img src=x onerror=alert(1)>",
+    "<svg/onload=alert(1)>",
+    "<BODY ONLOAD=alert('XSS')>",
+    "<IFRAME SRC=\"javascript:alert('XSS');\"></IFRAME>",
+    "<a href=\"jav&#x09;ascript:alert(1)\">x</a>",
+    "&#60;script&#62;alert(1)&#60;/script&#62;",
+    "%3Cscript%3Ealert(1)%3C/script%3E",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "';alert(String.fromCharCode(88,83,83))//",
+    "<META HTTP-EQUIV=\"refresh\" CONTENT=\"0;url=javascript:alert(1);\">",
+    "<STYLE>@import'http://xss.example/xss.css';</STYLE>",
+    "<DIV STYLE=\"background-image: url(javascript:alert('XSS'))\">",
+    "{{constructor.constructor('alert(1)')()}}",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "\u{FF1C}script\u{FF1E}alert(1)\u{FF1C}/script\u{FF1E}",
+    "<img src=x onerror=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041\">",
+    "\u{202E}gnp.exe",
+];
+
+/// Asserts an answer is JSON with the headers that keep a browser from
+/// running or sniffing it.
+fn assert_inert(res: &reqwest::Response) {
+    let h = res.headers();
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}
+
+#[tokio::test]
+async fn stored_xss_payloads_are_kept_byte_for_byte_and_served_inert() {
+    let app = spawn_app().await;
+    let g = app.guild().await;
+    for payload in XSS {
+        let short = payload.chars().count() <= 32;
+        let fits_100 = payload.chars().count() <= 100;
+        // Message content: every payload.
+        let message = app.message(&g.member, &g.channel_id, payload).await;
+        let res = app
+            .client
+            .get(app.url(&format!("/messages/{}", message["id"].as_str().unwrap())))
+            .bearer_auth(&g.owner.token)
+            .send()
+            .await
+            .unwrap();
+        assert_inert(&res);
+        let (_, got) = read_json(res).await;
+        assert_eq!(
+            got["content"].as_str().unwrap().as_bytes(),
+            payload.as_bytes()
+        );
+        // Channel topic (up to 1024) and name, server name (up to 100).
+        let mut channel = json!({"server_id": g.server_id, "name": "x", "topic": payload});
+        if fits_100 {
+            channel["name"] = json!(payload);
+        }
+        let (status, created) = app.post("/channels", &g.admin, channel.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{payload}: {created}");
+        let (_, read) = app
+            .get(
+                &format!("/channels/{}", created["id"].as_str().unwrap()),
+                &g.member,
+            )
+            .await;
+        assert_eq!(read["topic"], channel["topic"]);
+        assert_eq!(read["name"], channel["name"]);
+        if fits_100 {
+            let (status, _) = app
+                .put(
+                    &format!("/servers/{}", g.server_id),
+                    &g.owner,
+                    json!({"name": payload}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let (_, server) = app
+                .get(&format!("/servers/{}", g.server_id), &g.member)
+                .await;
+            assert_eq!(server["name"].as_str().unwrap(), *payload);
+        }
+        // Display name (up to 32).
+        if short {
+            let (status, _) = app
+                .put(
+                    &format!("/users/{}", g.member.id),
+                    &g.member,
+                    json!({"display_name": payload}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let (_, user) = app
+                .get(&format!("/users/{}", g.member.id), &g.outsider)
+                .await;
+            assert_eq!(user["display_name"].as_str().unwrap(), *payload);
+        }
+    }
+}
+
+#[tokio::test]
+async fn quantity_limits_are_enforced() {
+    let app = spawn_app_with(|c| {
+        c.max_servers_per_user = 2;
+        c.max_channels_per_server = 3; // `general` plus two
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let first = app.server(&alice, "one").await;
+    app.server(&alice, "two").await;
+    let got = app.post("/servers", &alice, json!({"name": "three"})).await;
+    assert_error(&got, 403, "limit_reached");
+    let (_, servers) = app.get("/servers", &alice).await;
+    assert_eq!(servers.as_array().unwrap().len(), 2);
+    // Joining counts too.
+    let bob = app.user("bob").await;
+    app.server(&bob, "b1").await;
+    app.server(&bob, "b2").await;
+    let (_, invite) = app
+        .post(
+            &format!("/servers/{}/invites", first["id"].as_str().unwrap()),
+            &alice,
+            json!({}),
+        )
+        .await;
+    let got = app
+        .post(
+            &format!("/invites/{}/accept", invite["code"].as_str().unwrap()),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_error(&got, 403, "limit_reached");
+
+    let server_id = first["id"].as_str().unwrap();
+    for name in ["a", "b"] {
+        let (status, _) = app
+            .post(
+                "/channels",
+                &alice,
+                json!({"server_id": server_id, "name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let got = app
+        .post(
+            "/channels",
+            &alice,
+            json!({"server_id": server_id, "name": "c"}),
+        )
+        .await;
+    assert_error(&got, 403, "limit_reached");
+    let (_, channels) = app
+        .get(&format!("/channels?server_id={server_id}"), &alice)
+        .await;
+    assert_eq!(channels.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn error_answers_never_reflect_input_or_secrets() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let probe = "%3Cscript%3Eprobe";
+    let res = app
+        .client
+        .get(app.url(&format!("/users/{probe}")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_inert(&res);
+    let (status, body) = read_json(res).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!body.to_string().contains("<script>"), "{body}");
+    // Nor is a value of the wrong type or an unknown enum value.
+    let server = app.server(&alice, "S").await;
+    let channel = app
+        .general_channel(server["id"].as_str().unwrap(), &alice)
+        .await;
+    let got = app
+        .post(
+            "/messages",
+            &alice,
+            json!({"channel_id": channel, "content": ["<b>echo</b>"]}),
+        )
+        .await;
+    assert_error(&got, 422, "invalid_field");
+    let got2 = app
+        .post(
+            "/friendlists",
+            &alice,
+            json!({"friend_id": alice.id, "status": "<b>echo</b>"}),
+        )
+        .await;
+    assert_error(&got2, 422, "invalid_field");
+    let got3 = app.get("/users?limit=%3Cb%3Eecho", &alice).await;
+    assert_error(&got3, 422, "invalid_field");
+    for body in [&got.1, &got2.1, &got3.1] {
+        assert!(!body.to_string().contains("echo"), "{body}");
+    }
+    // A wrong password is not echoed, nor is the token of a bad bearer.
+    let (_, body) = app
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"username": "alice", "password": "hunter2-secret"})),
+        )
+        .await;
+    assert!(!body.to_string().contains("hunter2"), "{body}");
+    let res = app
+        .client
+        .get(app.url("/auth/me"))
+        .bearer_auth("leaky-token-value")
+        .send()
+        .await
+        .unwrap();
+    let (_, body) = read_json(res).await;
+    assert!(!body.to_string().contains("leaky"), "{body}");
+}
