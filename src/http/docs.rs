@@ -6,8 +6,9 @@ use axum::response::Html;
 use axum::{Json, Router, routing::get};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::Modify;
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 use utoipa_scalar::Scalar;
 
 use crate::state::AppState;
@@ -19,11 +20,65 @@ const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.net;
     font-src https: data:; img-src 'self' data: https:; connect-src 'self'; \
     worker-src blob:; frame-ancestors 'none'";
 
-/// Declares the two ways to authenticate: bearer token and session cookie.
+/// Declares the two ways to authenticate (bearer token and session
+/// cookie), and the error answers every operation can give, so that the
+/// document lists every status a client can meet.
 pub struct SecuritySchemes;
+
+/// The error answers any operation may give, added where a handler's own
+/// annotation does not list them.
+fn add_common_errors(operation: &mut Operation) {
+    let error = || {
+        RefOr::T(
+            Response::builder()
+                .description("error")
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                )
+                .build(),
+        )
+    };
+    let mut statuses = vec![("429", "rate limited"), ("500", "internal error")];
+    if operation.security.is_some() {
+        statuses.push(("401", "not authenticated"));
+    }
+    if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+        statuses.extend([("400", "malformed path"), ("422", "invalid parameter")]);
+    }
+    if operation.request_body.is_some() {
+        statuses.extend([
+            ("400", "malformed JSON"),
+            ("413", "body over 64 KiB"),
+            ("415", "body not JSON"),
+            ("422", "invalid field"),
+        ]);
+    }
+    for (status, _) in statuses {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(error);
+    }
+}
 
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_common_errors(operation);
+            }
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",

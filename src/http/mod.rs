@@ -27,7 +27,6 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::Config;
 use crate::domain::from_json_bytes;
 use crate::error::AppError;
-use crate::http::docs::SecuritySchemes;
 use crate::id::Snowflake;
 use crate::state::AppState;
 use crate::store::Page;
@@ -199,8 +198,10 @@ pub fn created<T: serde::Serialize>(body: T) -> Response {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Guildhall", description = "A self-hostable chat backend: REST API. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    modifiers(&SecuritySchemes),
+    info(
+        title = "Guildhall",
+        description = "A self-hostable chat backend: REST API. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."
+    ),
     components(schemas(crate::error::ErrorBody))
 )]
 pub struct ApiDoc;
@@ -272,7 +273,9 @@ fn cors(config: &Config) -> CorsLayer {
 
 /// The whole HTTP app: routes, docs, fallbacks and the layers around them.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let (api, openapi) = api_router().split_for_parts();
+    let (api, mut openapi) = api_router().split_for_parts();
+    // After the split: the routes' operations exist only now.
+    utoipa::Modify::modify(&docs::SecuritySchemes, &mut openapi);
     let x_request_id = HeaderName::from_static("x-request-id");
     let limits = state.rate_limits.clone();
     api.merge(docs::router(openapi))
