@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::http::header;
 use serde::Serialize;
 use serde_json::Value;
-use socketioxide::SocketIo;
+use socketioxide::{ParserConfig, SocketIo};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
@@ -42,6 +42,8 @@ use presence::Presence;
 const MAX_QUEUED_PACKETS: usize = 256;
 /// The largest packet a client may send (HTTP body or WebSocket message).
 pub const MAX_PACKET_BYTES: usize = 64 * 1024;
+/// Binary attachments tolerated in one packet.
+const MAX_ATTACHMENTS: usize = 4;
 /// Matches the idle WebSocket footprint measured for the benchmarks.
 const WS_READ_BUFFER_BYTES: usize = 1024;
 /// The most items of each kind `ready` carries.
@@ -89,6 +91,14 @@ impl Gateway {
             .ping_interval(Duration::from_secs(config.ping_interval_secs.max(1)))
             .ping_timeout(Duration::from_secs(config.ping_timeout_secs.max(1)))
             .connect_timeout(Duration::from_secs(10))
+            // No Guildhall event carries binary attachments; a few small
+            // ones are tolerated, anything more closes the connection.
+            .with_parser(
+                ParserConfig::common()
+                    .max_incoming_binaries(MAX_ATTACHMENTS)
+                    .max_incoming_binary_buf_size(MAX_PACKET_BYTES)
+                    .packet_completion_timeout(Duration::from_secs(10)),
+            )
             .build_layer();
         io.ns("/", on_connect.with(authenticate));
         let fanout = tokio::spawn(fanout::run(io.clone(), rt));
