@@ -10,6 +10,7 @@ pub mod http;
 pub mod id;
 pub mod perms;
 pub mod realtime;
+mod serve;
 pub mod state;
 pub mod store;
 
@@ -79,12 +80,7 @@ impl Server {
             // Open sockets would hold the graceful shutdown forever.
             io.close().await;
         };
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        serve::serve(self.listener, app, shutdown).await;
         gateway.close().await;
         maintenance.abort();
         state.store.close().await;

@@ -20,10 +20,10 @@ use std::time::Duration;
 use axum::http::header;
 use serde::Serialize;
 use serde_json::Value;
-use socketioxide::{ParserConfig, SocketIo};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide::{ParserConfig, SocketIo};
 
 use crate::auth::Via;
 use crate::auth::extract::{find_session, origin_allowed, presented_token};
