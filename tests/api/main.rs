@@ -8,6 +8,7 @@ mod channels;
 mod contract;
 mod emojis;
 mod friendlists;
+mod matrix;
 mod messages;
 mod security;
 mod servers;
