@@ -6,6 +6,8 @@ The database follows GUILDHALL_TEST_DB like the Rust suite: `sqlite`
 (default, a file in a temporary directory) or `postgres` (a new database
 on GUILDHALL_TEST_POSTGRES_URL, dropped afterwards)."""
 
+import contextlib
+import json
 import os
 import queue
 import secrets
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 import socketio
+import websocket
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / "target" / "debug" / "guildhall"
@@ -39,17 +42,29 @@ def psql(admin_url, sql):
     subprocess.run(["psql", admin_url, "-q", "-c", sql], check=True, capture_output=True)
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextlib.contextmanager
+def fresh_database(tmp_path):
+    """The URL of a new database, as GUILDHALL_TEST_DB says; dropped after."""
     kind = os.environ.get("GUILDHALL_TEST_DB", "sqlite")
     admin_url = os.environ.get("GUILDHALL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-    dbname = None
-    if kind == "postgres":
-        dbname = "guildhall_py_" + secrets.token_hex(8)
-        psql(admin_url, f'CREATE DATABASE "{dbname}"')
-        database_url = admin_url.rsplit("/", 1)[0] + "/" + dbname
-    else:
-        database_url = f"sqlite://{tmp_path / 'guildhall.db'}"
+    if kind != "postgres":
+        yield f"sqlite://{tmp_path / 'guildhall.db'}"
+        return
+    dbname = "guildhall_py_" + secrets.token_hex(8)
+    psql(admin_url, f'CREATE DATABASE "{dbname}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + dbname
+    finally:
+        psql(admin_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
+def server(tmp_path):
+    with fresh_database(tmp_path) as database_url:
+        yield from run_server(tmp_path, database_url)
+
+
+def run_server(tmp_path, database_url):
     port = free_port()
     env = dict(os.environ, RUST_LOG="guildhall=warn", GUILDHALL_RATE_LIMITS="false",
                GUILDHALL_PING_INTERVAL_SECS="2", GUILDHALL_PING_TIMEOUT_SECS="2")
@@ -75,8 +90,18 @@ def server(tmp_path):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    if dbname:
-        psql(admin_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def raw_socket(api, token):
+    """A bare Engine.IO WebSocket that has joined the default namespace."""
+    ws = websocket.create_connection(api.base.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+                                     timeout=WAIT)
+    assert ws.recv().startswith("0")
+    ws.send("40" + json.dumps({"token": token}))
+    while (packet := ws.recv()) == "2":
+        ws.send("3")
+    assert packet.startswith("40"), packet
+    return ws
 
 
 class Api:

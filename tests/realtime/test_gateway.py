@@ -1,14 +1,13 @@
 """The Socket.IO gateway, driven by the official python-socketio client
 against the real server."""
 
-import json
 import time
 
 import pytest
 import socketio
 import websocket
 
-from conftest import WAIT
+from conftest import WAIT, raw_socket
 
 
 def guild(api):
@@ -263,17 +262,6 @@ def test_a_new_dm_is_live_for_both_users(api):
 
 
 # ---- misbehaving clients -------------------------------------------------
-
-def raw_socket(api, token):
-    """A bare WebSocket that has joined the default namespace."""
-    ws = websocket.create_connection(api.base.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket")
-    assert ws.recv().startswith("0")
-    ws.send("40" + json.dumps({"token": token}))
-    while (packet := ws.recv()) == "2":
-        ws.send("3")
-    assert packet.startswith("40"), packet
-    return ws
-
 
 def test_malformed_packets_get_errors_and_do_not_hurt_others(api):
     owner, _, member, _, _, channel = guild(api)
