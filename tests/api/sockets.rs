@@ -125,6 +125,85 @@ async fn chat_is_post_messages_over_the_socket() {
 }
 
 #[tokio::test]
+async fn socket_events_follow_the_same_permissions_as_rest() {
+    let app = spawn_app().await;
+    let g = app.guild().await;
+    let dm = app
+        .post("/channels", &g.member, json!({"recipient_id": g.admin.id}))
+        .await
+        .1;
+    let dm_id = dm["id"].as_str().unwrap().to_string();
+    let mut sockets = Vec::new();
+    for user in [&g.owner, &g.admin, &g.member, &g.outsider] {
+        let mut s = SocketClient::with_token(&app, &user.token).await;
+        s.expect("ready").await;
+        sockets.push(s);
+    }
+    // (socket: 0 owner, 1 admin, 2 member, 3 outsider; channel; refusal)
+    let cases = [
+        (0, g.channel_id.as_str(), None),
+        (1, g.channel_id.as_str(), None),
+        (2, g.channel_id.as_str(), None),
+        (3, g.channel_id.as_str(), Some("not_found")),
+        (2, dm_id.as_str(), None),
+        (1, dm_id.as_str(), None),
+        (0, dm_id.as_str(), Some("not_found")),
+        (3, dm_id.as_str(), Some("not_found")),
+        (2, "123456789", Some("not_found")),
+    ];
+    for (i, channel, refusal) in cases {
+        let typing = sockets[i]
+            .emit_ack("typing", json!({"channel_id": channel}))
+            .await;
+        let chat = sockets[i]
+            .emit_ack(
+                "chat",
+                json!({"channel_id": channel, "content": "perm check"}),
+            )
+            .await;
+        match refusal {
+            None => {
+                assert_eq!(typing, json!({"ok": true}), "typing by {i} in {channel}");
+                assert_eq!(
+                    chat["message"]["channel_id"], channel,
+                    "chat by {i} in {channel}"
+                );
+            }
+            Some(code) => {
+                assert_eq!(typing["error"]["code"], code, "typing by {i} in {channel}");
+                assert_eq!(chat["error"]["code"], code, "chat by {i} in {channel}");
+            }
+        }
+    }
+    // Refused chats stored nothing: 3 in the server channel, 2 in the DM.
+    let (_, server_msgs) = app
+        .get(&format!("/messages?channel_id={}", g.channel_id), &g.owner)
+        .await;
+    assert_eq!(server_msgs.as_array().unwrap().len(), 3);
+    let (_, dm_msgs) = app
+        .get(&format!("/messages?channel_id={dm_id}"), &g.member)
+        .await;
+    assert_eq!(dm_msgs.as_array().unwrap().len(), 2);
+    // A block stops chat and typing in the DM for both sides.
+    app.post(
+        "/friendlists",
+        &g.admin,
+        json!({"friend_id": g.member.id, "status": "blocked"}),
+    )
+    .await;
+    for i in [1, 2] {
+        let chat = sockets[i]
+            .emit_ack("chat", json!({"channel_id": dm_id, "content": "x"}))
+            .await;
+        assert_eq!(chat["error"]["code"], "blocked");
+        let typing = sockets[i]
+            .emit_ack("typing", json!({"channel_id": dm_id}))
+            .await;
+        assert_eq!(typing["error"]["code"], "blocked");
+    }
+}
+
+#[tokio::test]
 async fn a_burst_arrives_in_commit_order() {
     let app = spawn_app().await;
     let g = app.guild().await;
