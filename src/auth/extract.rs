@@ -30,7 +30,6 @@ pub enum Via {
 pub struct CurrentUser {
     pub id: Snowflake,
     pub session_id: Snowflake,
-    pub via: Via,
 }
 
 /// The session token a request carries, and how.
@@ -135,7 +134,6 @@ impl CurrentUser {
         Ok(Self {
             id: session.user_id,
             session_id: session.id,
-            via,
         })
     }
 }

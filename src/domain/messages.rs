@@ -136,13 +136,8 @@ pub async fn edit_message(
     id: Snowflake,
     input: EditMessage,
 ) -> Result<Message, AppError> {
-    let (_, channel, access) = readable_message(state, actor, id).await?;
-    let (_, author) = state
-        .store
-        .message_channel(id)
-        .await?
-        .ok_or(AppError::NotFound("message"))?;
-    perms::can_edit_message(actor, author)?;
+    let (message, channel, access) = readable_message(state, actor, id).await?;
+    perms::can_edit_message(actor, message.author_id)?;
     perms::can_post_in_channel(access)?;
     let content = MessageContent::parse("content", input.content)?;
     if !state

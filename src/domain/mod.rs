@@ -33,16 +33,18 @@ pub fn from_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError>
         let path = e.path().to_string();
         let message = without_input(&e.inner().to_string());
         let field = if path == "." {
-            message
-                .split_once("missing field `")
-                .and_then(|(_, rest)| rest.split_once('`'))
-                .map_or("body", |(name, _)| name)
-                .to_owned()
+            missing_field(&message).unwrap_or("body").to_owned()
         } else {
             path
         };
         AppError::invalid(field, message)
     })
+}
+
+/// The field named by serde's "missing field `x`" message, if it is one.
+pub fn missing_field(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once("missing field `")?;
+    rest.split_once('`').map(|(name, _)| name)
 }
 
 /// serde's messages quote the offending value (`invalid type: string

@@ -110,9 +110,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 /// The field a serde message is about: the path serde_path_to_error puts
 /// first (`content: invalid type ...`), or the name in "missing field `x`".
 fn field_of(message: &str) -> String {
-    if let Some(rest) = message.split_once("missing field `").map(|(_, r)| r)
-        && let Some((name, _)) = rest.split_once('`')
-    {
+    if let Some(name) = crate::domain::missing_field(message) {
         return name.to_owned();
     }
     match message.split_once(": ") {

@@ -64,6 +64,12 @@ fn error_ack(e: &AppError) -> Value {
     json!({ "error": e.body().error })
 }
 
+/// Acknowledges an event with its result, or the error as REST shapes it.
+/// (A client that asked for no ack simply gets nothing.)
+fn answer(ack: AckSender, result: Result<Value, AppError>) {
+    let _ = ack.send(&result.unwrap_or_else(|e| error_ack(&e)));
+}
+
 /// Counts one client event; refuses it over the limit, and disconnects a
 /// socket that keeps flooding.
 fn admit(s: &SocketRef, limits: &SocketLimits) -> Result<(), AppError> {
@@ -106,10 +112,7 @@ async fn chat(
         messages::create_message(&rt.app, user.id, input).await
     }
     .await;
-    let _ = match result {
-        Ok(message) => ack.send(&json!({ "message": message })),
-        Err(e) => ack.send(&error_ack(&e)),
-    };
+    answer(ack, result.map(|message| json!({ "message": message })));
 }
 
 #[derive(Deserialize)]
@@ -152,10 +155,7 @@ async fn typing(
         Ok::<_, AppError>(())
     }
     .await;
-    let _ = match result {
-        Ok(()) => ack.send(&json!({ "ok": true })),
-        Err(e) => ack.send(&error_ack(&e)),
-    };
+    answer(ack, result.map(|()| json!({ "ok": true })));
 }
 
 #[derive(Deserialize)]
@@ -192,10 +192,7 @@ async fn presence(
         Ok(())
     }
     .await;
-    let _ = match result {
-        Ok(()) => ack.send(&json!({ "ok": true })),
-        Err(e) => ack.send(&error_ack(&e)),
-    };
+    answer(ack, result.map(|()| json!({ "ok": true })));
 }
 
 async fn unknown_event(s: SocketRef, ack: AckSender) {

@@ -95,17 +95,6 @@ impl Store {
             .collect()
     }
 
-    /// Ids of every member of a server (for fan-out decisions).
-    pub async fn member_ids(&self, server: Snowflake) -> Result<Vec<Snowflake>, AppError> {
-        let ids = read!(self, |pool| {
-            sqlx::query_scalar::<_, i64>("SELECT user_id FROM members WHERE server_id = $1")
-                .bind(server.0)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(ids.into_iter().map(Snowflake).collect())
-    }
-
     /// Sets a member's role. Making someone `owner` hands the server over:
     /// the previous owner becomes an admin, in the same transaction.
     pub async fn set_member_role(
