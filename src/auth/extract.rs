@@ -1,7 +1,8 @@
-//! Extractors: a handler that takes `CurrentUser` states that it needs a
-//! signed-in user; the extractor finds the session (bearer token first,
-//! then cookie) and, for cookie-authenticated writes, enforces the CSRF
-//! token and the Origin allow-list.
+//! Extractors: a handler that takes an `Actor` states that it needs a
+//! signed-in user (`Actor::authenticate` decides, see `actor.rs`); a
+//! handler that takes `ClientIp` gets the peer address. Also the pieces
+//! `authenticate` is built from: the presented token, the session lookup,
+//! the Origin rule.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -10,10 +11,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum_extra::extract::CookieJar;
 
-use crate::auth::token::{constant_time_eq, hash_token};
-use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
+use crate::auth::SESSION_COOKIE;
+use crate::auth::actor::{Actor, Intent};
+use crate::auth::token::hash_token;
 use crate::error::AppError;
-use crate::id::Snowflake;
 use crate::state::{AppState, Settings};
 use crate::store::now_ms;
 use crate::store::sessions::SessionRecord;
@@ -23,13 +24,6 @@ use crate::store::sessions::SessionRecord;
 pub enum Via {
     Bearer,
     Cookie,
-}
-
-/// The signed-in caller.
-#[derive(Clone, Debug)]
-pub struct CurrentUser {
-    pub id: Snowflake,
-    pub session_id: Snowflake,
 }
 
 /// The session token a request carries, and how.
@@ -68,10 +62,6 @@ pub fn origin_allowed(origin: &str, headers: &HeaderMap, settings: &Settings) ->
         .is_some_and(|rest| rest == host)
 }
 
-fn is_write(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
 /// Seconds between recorded uses of a session: the idle timeout needs no
 /// finer grain, and most requests then cost no write.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -96,53 +86,15 @@ pub async fn find_session(
     Ok(Some(session))
 }
 
-impl CurrentUser {
-    /// Resolves the caller from headers; used by the HTTP extractor and by
-    /// the socket handshake.
-    pub async fn authenticate(
-        state: &AppState,
-        headers: &HeaderMap,
-        method: &Method,
-    ) -> Result<Self, AppError> {
-        let (token, via) = presented_token(headers)?.ok_or(AppError::Unauthorized)?;
-        let session = find_session(state, &token)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        if via == Via::Cookie && is_write(method) {
-            if let Some(origin) = headers.get(header::ORIGIN) {
-                let allowed = origin
-                    .to_str()
-                    .is_ok_and(|o| origin_allowed(o, headers, &state.settings));
-                if !allowed {
-                    return Err(AppError::forbidden(
-                        "origin_not_allowed",
-                        "request origin is not allowed",
-                    ));
-                }
-            }
-            let sent = headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !constant_time_eq(sent, &session.csrf_token) {
-                return Err(AppError::forbidden(
-                    "csrf_failed",
-                    "missing or wrong X-CSRF-Token header",
-                ));
-            }
-        }
-        Ok(Self {
-            id: session.user_id,
-            session_id: session.id,
-        })
-    }
-}
-
-impl FromRequestParts<AppState> for CurrentUser {
+impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Self::authenticate(state, &parts.headers, &parts.method).await
+        let intent = match parts.method {
+            Method::GET | Method::HEAD | Method::OPTIONS => Intent::Read,
+            _ => Intent::Write,
+        };
+        Actor::authenticate(state, &parts.headers, None, intent).await
     }
 }
 

@@ -1,12 +1,14 @@
 //! Authentication: password hashing, session tokens, the extractors that
 //! turn a request into a user, and the CSRF / Origin rules for cookies.
 
+pub mod actor;
 pub mod extract;
 pub mod password;
 pub mod ratelimit;
 pub mod token;
 
-pub use extract::{CurrentUser, Via};
+pub use actor::{Actor, Intent};
+pub use extract::Via;
 
 /// The HttpOnly cookie that carries the session token.
 pub const SESSION_COOKIE: &str = "guildhall_session";

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::model::{Channel, ChannelKind};
 use crate::domain::values::{ChannelName, RelationshipStatus, Topic};
 use crate::error::AppError;
@@ -50,12 +50,12 @@ fn check_position(position: Option<i64>) -> Result<Option<i64>, AppError> {
 /// it does not exist or they cannot see it.
 pub async fn readable_channel(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(Channel, ChannelAccess), AppError> {
     let (channel, access) = state
         .store
-        .channel_access(id, actor)
+        .channel_access(id, actor.user_id)
         .await?
         .ok_or(AppError::NotFound("channel"))?;
     perms::can_read_channel(access)?;
@@ -75,7 +75,7 @@ pub fn channel_audience(channel: &Channel) -> Audience {
 /// The flag says whether a channel was created.
 pub async fn create_channel(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     input: CreateChannel,
 ) -> Result<(Channel, bool), AppError> {
     match (input.server_id, input.recipient_id) {
@@ -91,7 +91,7 @@ pub async fn create_channel(
         (Some(server), None) => {
             let role = state
                 .store
-                .server_with_role(server, actor.id)
+                .server_with_role(server, actor.user_id)
                 .await?
                 .and_then(|(_, r)| r);
             perms::can_act_on_server(role, ServerAction::ManageChannels)?;
@@ -126,10 +126,10 @@ pub async fn create_channel(
 
 async fn open_dm(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     recipient: Snowflake,
 ) -> Result<(Channel, bool), AppError> {
-    if recipient == actor.id {
+    if recipient == actor.user_id {
         return Err(AppError::invalid(
             "recipient_id",
             "cannot open a DM with yourself",
@@ -142,7 +142,7 @@ async fn open_dm(
         .ok_or(AppError::NotFound("user"))?;
     if let Some(rel) = state
         .store
-        .relationship_between(actor.id, recipient)
+        .relationship_between(actor.user_id, recipient)
         .await?
         && rel.status == RelationshipStatus::Blocked
     {
@@ -153,7 +153,7 @@ async fn open_dm(
     }
     let (channel, created) = state
         .store
-        .open_dm(state.ids.next(), actor.id, recipient, now_ms())
+        .open_dm(state.ids.next(), actor.user_id, recipient, now_ms())
         .await?;
     if created {
         state.events.publish(
@@ -166,15 +166,15 @@ async fn open_dm(
 
 pub async fn get_channel(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<Channel, AppError> {
-    Ok(readable_channel(state, actor.id, id).await?.0)
+    Ok(readable_channel(state, actor, id).await?.0)
 }
 
 pub async fn list_channels(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     server: Option<Snowflake>,
     page: &Page,
 ) -> Result<Vec<Channel>, AppError> {
@@ -182,23 +182,23 @@ pub async fn list_channels(
         Some(server) => {
             let role = state
                 .store
-                .server_with_role(server, actor.id)
+                .server_with_role(server, actor.user_id)
                 .await?
                 .and_then(|(_, r)| r);
             perms::can_view_server(role)?;
             state.store.server_channels(server, page).await
         }
-        None => state.store.visible_channels(actor.id, page).await,
+        None => state.store.visible_channels(actor.user_id, page).await,
     }
 }
 
 pub async fn update_channel(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
     input: UpdateChannel,
 ) -> Result<Channel, AppError> {
-    let (_, access) = readable_channel(state, actor.id, id).await?;
+    let (_, access) = readable_channel(state, actor, id).await?;
     perms::can_manage_channel(access)?;
     let name = input
         .name
@@ -224,10 +224,10 @@ pub async fn update_channel(
 
 pub async fn delete_channel(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(), AppError> {
-    let (channel, access) = readable_channel(state, actor.id, id).await?;
+    let (channel, access) = readable_channel(state, actor, id).await?;
     perms::can_manage_channel(access)?;
     if !state.store.delete_channel(id).await? {
         return Err(AppError::NotFound("channel"));

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::auth::Actor;
 use crate::domain::channels::readable_channel;
 use crate::domain::model::{Author, Message};
 use crate::domain::values::MessageContent;
@@ -36,7 +37,7 @@ pub struct EditMessage {
 
 pub async fn create_message(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     input: PostMessage,
 ) -> Result<Message, AppError> {
     let content = MessageContent::parse("content", input.content)?;
@@ -55,7 +56,7 @@ pub async fn create_message(
     }
     let author = state
         .store
-        .user(actor, None)
+        .user(actor.user_id, None)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let nonce = input.nonce.map(parse_nonce).transpose()?;
@@ -66,7 +67,7 @@ pub async fn create_message(
         .insert_message(NewMessage {
             channel_id: channel.id,
             author: Author {
-                id: actor,
+                id: actor.user_id,
                 username: author.username,
                 display_name: author.display_name,
                 deleted: false,
@@ -93,7 +94,7 @@ fn parse_nonce(nonce: String) -> Result<String, AppError> {
 /// A message the actor can read, else 404.
 async fn readable_message(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(Message, crate::domain::model::Channel, perms::ChannelAccess), AppError> {
     let (channel_id, _) = state
@@ -106,7 +107,7 @@ async fn readable_message(
         .map_err(|e| e.hidden_as("message"))?;
     let message = state
         .store
-        .message(id, actor)
+        .message(id, actor.user_id)
         .await?
         .ok_or(AppError::NotFound("message"))?;
     Ok((message, channel, access))
@@ -114,7 +115,7 @@ async fn readable_message(
 
 pub async fn get_message(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<Message, AppError> {
     Ok(readable_message(state, actor, id).await?.0)
@@ -122,22 +123,25 @@ pub async fn get_message(
 
 pub async fn list_messages(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     channel: Snowflake,
     page: &Page,
 ) -> Result<Vec<Message>, AppError> {
     let (channel, _) = readable_channel(state, actor, channel).await?;
-    state.store.channel_messages(channel.id, page, actor).await
+    state
+        .store
+        .channel_messages(channel.id, page, actor.user_id)
+        .await
 }
 
 pub async fn edit_message(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
     input: EditMessage,
 ) -> Result<Message, AppError> {
     let (message, channel, access) = readable_message(state, actor, id).await?;
-    perms::can_edit_message(actor, message.author_id)?;
+    perms::can_edit_message(actor.user_id, message.author_id)?;
     perms::can_post_in_channel(access)?;
     let content = MessageContent::parse("content", input.content)?;
     if !state
@@ -149,7 +153,7 @@ pub async fn edit_message(
     }
     let message = state
         .store
-        .message(id, actor)
+        .message(id, actor.user_id)
         .await?
         .ok_or(AppError::NotFound("message"))?;
     state.events.publish(
@@ -161,11 +165,11 @@ pub async fn edit_message(
 
 pub async fn delete_message(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(), AppError> {
     let (message, channel, access) = readable_message(state, actor, id).await?;
-    perms::can_delete_message(actor, message.author_id, access)?;
+    perms::can_delete_message(actor.user_id, message.author_id, access)?;
     if !state.store.delete_message(id).await? {
         return Err(AppError::NotFound("message"));
     }

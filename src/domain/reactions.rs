@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::auth::Actor;
 use crate::domain::channels::readable_channel;
 use crate::domain::model::Reaction;
 use crate::domain::values::Emoji;
@@ -29,7 +30,7 @@ pub struct ChangeReaction {
 /// The channel of a message the actor can read, else 404 for the message.
 async fn message_access(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     message: Snowflake,
 ) -> Result<(Snowflake, ChannelAccess), AppError> {
     let (channel, _) = state
@@ -46,7 +47,7 @@ async fn message_access(
 /// A reaction the actor can see (they can read its message), else 404.
 async fn visible_reaction(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(Reaction, ChannelAccess), AppError> {
     let reaction = state
@@ -62,7 +63,7 @@ async fn visible_reaction(
 
 pub async fn add_reaction(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     input: AddReaction,
 ) -> Result<Reaction, AppError> {
     let emoji = Emoji::parse("emoji", input.emoji)?;
@@ -72,7 +73,7 @@ pub async fn add_reaction(
         id: state.ids.next(),
         message_id: input.message_id,
         channel_id: channel,
-        user_id: actor,
+        user_id: actor.user_id,
         emoji: emoji.as_str().to_owned(),
         created_at: String::new(),
     };
@@ -90,7 +91,7 @@ pub async fn add_reaction(
 
 pub async fn get_reaction(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<Reaction, AppError> {
     Ok(visible_reaction(state, actor, id).await?.0)
@@ -98,7 +99,7 @@ pub async fn get_reaction(
 
 pub async fn list_reactions(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     message: Snowflake,
     page: &Page,
 ) -> Result<Vec<Reaction>, AppError> {
@@ -110,12 +111,12 @@ pub async fn list_reactions(
 /// and the new one added.
 pub async fn change_reaction(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
     input: ChangeReaction,
 ) -> Result<Reaction, AppError> {
     let (old, access) = visible_reaction(state, actor, id).await?;
-    perms::can_change_reaction(actor, old.user_id)?;
+    perms::can_change_reaction(actor.user_id, old.user_id)?;
     perms::can_post_in_channel(access)?;
     let emoji = Emoji::parse("emoji", input.emoji)?;
     if !state.store.change_reaction(id, &emoji).await? {
@@ -137,11 +138,11 @@ pub async fn change_reaction(
 
 pub async fn delete_reaction(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(), AppError> {
     let (reaction, access) = visible_reaction(state, actor, id).await?;
-    perms::can_remove_reaction(actor, reaction.user_id, access)?;
+    perms::can_remove_reaction(actor.user_id, reaction.user_id, access)?;
     if !state.store.delete_reaction(id).await? {
         return Err(AppError::NotFound("reaction"));
     }

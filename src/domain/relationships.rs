@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::model::Relationship;
 use crate::domain::values::RelationshipStatus;
 use crate::error::AppError;
@@ -57,9 +57,9 @@ async fn set_status(
     state: &AppState,
     rel: &Relationship,
     status: RelationshipStatus,
-    actor: Snowflake,
+    actor: &Actor,
 ) -> Result<Relationship, AppError> {
-    let blocked_by = (status == RelationshipStatus::Blocked).then_some(actor);
+    let blocked_by = (status == RelationshipStatus::Blocked).then_some(actor.user_id);
     let updated = state
         .store
         .set_relationship_status(rel.id, status, blocked_by, now_ms())
@@ -77,7 +77,7 @@ fn blocked() -> AppError {
 /// blocks. Returns the relationship and whether a new one was created.
 pub async fn create_relationship(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     input: CreateRelationship,
 ) -> Result<(Relationship, bool), AppError> {
     let friend = input.friend_id;
@@ -88,7 +88,7 @@ pub async fn create_relationship(
             "must be pending or blocked; accept with PUT",
         ));
     }
-    if friend == actor.id {
+    if friend == actor.user_id {
         return Err(AppError::invalid("friend_id", "cannot befriend yourself"));
     }
     state
@@ -96,15 +96,19 @@ pub async fn create_relationship(
         .user(friend, None)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let Some(existing) = state.store.relationship_between(actor.id, friend).await? else {
+    let Some(existing) = state
+        .store
+        .relationship_between(actor.user_id, friend)
+        .await?
+    else {
         let now = now_ms();
         let id = state.ids.next();
         let rel = Relationship {
             id,
-            user_id: actor.id,
+            user_id: actor.user_id,
             friend_id: friend,
             status: want,
-            blocked_by: (want == RelationshipStatus::Blocked).then_some(actor.id),
+            blocked_by: (want == RelationshipStatus::Blocked).then_some(actor.user_id),
             created_at: crate::domain::model::rfc3339(now),
             updated_at: crate::domain::model::rfc3339(now),
         };
@@ -114,7 +118,7 @@ pub async fn create_relationship(
     };
     use RelationshipStatus::*;
     let updated = match (existing.status, want) {
-        (Blocked, _) if existing.blocked_by != Some(actor.id) => return Err(blocked()),
+        (Blocked, _) if existing.blocked_by != Some(actor.user_id) => return Err(blocked()),
         (Blocked, Blocked) => existing,
         (Blocked, _) => {
             return Err(AppError::conflict(
@@ -122,9 +126,9 @@ pub async fn create_relationship(
                 "unblock (delete the relationship) first",
             ));
         }
-        (_, Blocked) => set_status(state, &existing, Blocked, actor.id).await?,
-        (Pending, _) if existing.friend_id == actor.id => {
-            set_status(state, &existing, Accepted, actor.id).await?
+        (_, Blocked) => set_status(state, &existing, Blocked, actor).await?,
+        (Pending, _) if existing.friend_id == actor.user_id => {
+            set_status(state, &existing, Accepted, actor).await?
         }
         (Pending, _) => {
             return Err(AppError::conflict(
@@ -142,62 +146,58 @@ pub async fn create_relationship(
     Ok((updated, false))
 }
 
-async fn visible(
-    state: &AppState,
-    actor: Snowflake,
-    id: Snowflake,
-) -> Result<Relationship, AppError> {
+async fn visible(state: &AppState, actor: &Actor, id: Snowflake) -> Result<Relationship, AppError> {
     let rel = state
         .store
         .relationship(id)
         .await?
         .ok_or(AppError::NotFound("relationship"))?;
-    perms::can_view_relationship(actor, &rel)?;
+    perms::can_view_relationship(actor.user_id, &rel)?;
     Ok(rel)
 }
 
 pub async fn get_relationship(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<Relationship, AppError> {
-    visible(state, actor.id, id).await
+    visible(state, actor, id).await
 }
 
 pub async fn list_relationships(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     page: &Page,
 ) -> Result<Vec<Relationship>, AppError> {
-    state.store.relationships_of(actor.id, page).await
+    state.store.relationships_of(actor.user_id, page).await
 }
 
 pub async fn update_relationship(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
     input: UpdateRelationship,
 ) -> Result<Relationship, AppError> {
-    let rel = visible(state, actor.id, id).await?;
-    perms::can_update_relationship(actor.id, &rel, input.status)?;
+    let rel = visible(state, actor, id).await?;
+    perms::can_update_relationship(actor.user_id, &rel, input.status)?;
     if rel.status == input.status {
         return Ok(rel);
     }
-    set_status(state, &rel, input.status, actor.id).await
+    set_status(state, &rel, input.status, actor).await
 }
 
 pub async fn delete_relationship(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(), AppError> {
-    let rel = visible(state, actor.id, id).await?;
-    perms::can_delete_relationship(actor.id, &rel)?;
+    let rel = visible(state, actor, id).await?;
+    perms::can_delete_relationship(actor.user_id, &rel)?;
     if !state.store.delete_relationship(id).await? {
         return Err(AppError::NotFound("relationship"));
     }
     let audience = if rel.status == RelationshipStatus::Blocked {
-        vec![actor.id]
+        vec![actor.user_id]
     } else {
         vec![rel.user_id, rel.friend_id]
     };

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::auth::token::invite_code;
 use crate::domain::model::{Invite, Member, Server};
 use crate::domain::values::{Role, ServerName, Username};
@@ -55,26 +55,26 @@ async fn check_server_quota(state: &AppState, user: Snowflake) -> Result<(), App
 /// Fetches a server with the actor's role, or 404 if absent.
 async fn server_and_role(
     state: &AppState,
-    actor: Snowflake,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<(Server, Option<Role>), AppError> {
     state
         .store
-        .server_with_role(id, actor)
+        .server_with_role(id, actor.user_id)
         .await?
         .ok_or(AppError::NotFound("server"))
 }
 
 pub async fn create_server(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     input: CreateServer,
 ) -> Result<Server, AppError> {
     let name = ServerName::parse("name", input.name)?;
-    check_server_quota(state, actor.id).await?;
+    check_server_quota(state, actor.user_id).await?;
     let owner = state
         .store
-        .user(actor.id, None)
+        .user(actor.user_id, None)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let owner_name = Username::parse("username", owner.username)?;
@@ -83,14 +83,14 @@ pub async fn create_server(
         .create_server(NewServer {
             id: state.ids.next(),
             name: &name,
-            owner: actor.id,
+            owner: actor.user_id,
             owner_name: &owner_name,
             owner_display_name: &owner.display_name,
             general_channel_id: state.ids.next(),
             now: now_ms(),
         })
         .await?;
-    let me = Audience::Users(vec![actor.id]);
+    let me = Audience::Users(vec![actor.user_id]);
     state
         .events
         .publish(me.clone(), Event::ServerCreate(server.clone()));
@@ -101,29 +101,29 @@ pub async fn create_server(
 
 pub async fn get_server(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
 ) -> Result<Server, AppError> {
-    let (server, role) = server_and_role(state, actor.id, id).await?;
+    let (server, role) = server_and_role(state, actor, id).await?;
     perms::can_view_server(role)?;
     Ok(server)
 }
 
 pub async fn list_servers(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     page: &Page,
 ) -> Result<Vec<Server>, AppError> {
-    state.store.servers_of(actor.id, page).await
+    state.store.servers_of(actor.user_id, page).await
 }
 
 pub async fn update_server(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
     input: UpdateServer,
 ) -> Result<Server, AppError> {
-    let (_, role) = server_and_role(state, actor.id, id).await?;
+    let (_, role) = server_and_role(state, actor, id).await?;
     perms::can_act_on_server(role, ServerAction::Rename)?;
     let name = ServerName::parse("name", input.name)?;
     let server = state
@@ -137,12 +137,8 @@ pub async fn update_server(
     Ok(server)
 }
 
-pub async fn delete_server(
-    state: &AppState,
-    actor: &CurrentUser,
-    id: Snowflake,
-) -> Result<(), AppError> {
-    let (_, role) = server_and_role(state, actor.id, id).await?;
+pub async fn delete_server(state: &AppState, actor: &Actor, id: Snowflake) -> Result<(), AppError> {
+    let (_, role) = server_and_role(state, actor, id).await?;
     perms::can_act_on_server(role, ServerAction::Delete)?;
     if !state.store.delete_server(id).await? {
         return Err(AppError::NotFound("server"));
@@ -155,11 +151,11 @@ pub async fn delete_server(
 
 pub async fn create_invite(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     server: Snowflake,
     input: CreateInvite,
 ) -> Result<Invite, AppError> {
-    let (_, role) = server_and_role(state, actor.id, server).await?;
+    let (_, role) = server_and_role(state, actor, server).await?;
     perms::can_act_on_server(role, ServerAction::CreateInvite)?;
     if let Some(age) = input.max_age_secs
         && !(1..=30 * 86_400).contains(&age)
@@ -180,7 +176,7 @@ pub async fn create_invite(
         .create_invite(NewInvite {
             code: &invite_code(),
             server,
-            creator: actor.id,
+            creator: actor.user_id,
             now,
             expires_at: input.max_age_secs.map(|s| now + s * 1000),
             max_uses: input.max_uses,
@@ -192,24 +188,28 @@ pub async fn create_invite(
 /// joined it (false: already a member).
 pub async fn accept_invite(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     code: &str,
 ) -> Result<(Server, bool), AppError> {
     if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(AppError::NotFound("invite"));
     }
-    check_server_quota(state, actor.id).await?;
-    let (server_id, joined) = match state.store.accept_invite(code, actor.id, now_ms()).await? {
+    check_server_quota(state, actor.user_id).await?;
+    let (server_id, joined) = match state
+        .store
+        .accept_invite(code, actor.user_id, now_ms())
+        .await?
+    {
         Some(Accepted::Joined(id)) => (id, true),
         Some(Accepted::AlreadyMember(id)) => (id, false),
         None => return Err(AppError::NotFound("invite")),
     };
-    let (server, _) = server_and_role(state, actor.id, server_id).await?;
-    if joined && let Some(member) = state.store.member(server_id, actor.id).await? {
+    let (server, _) = server_and_role(state, actor, server_id).await?;
+    if joined && let Some(member) = state.store.member(server_id, actor.user_id).await? {
         // The newcomer's own sockets first learn of the server, then
         // everyone (newcomer included) of the new member.
         state.events.publish(
-            Audience::Users(vec![actor.id]),
+            Audience::Users(vec![actor.user_id]),
             Event::ServerCreate(server.clone()),
         );
         state
@@ -221,28 +221,28 @@ pub async fn accept_invite(
 
 pub async fn list_members(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     server: Snowflake,
     page: &Page,
 ) -> Result<Vec<Member>, AppError> {
-    let (_, role) = server_and_role(state, actor.id, server).await?;
+    let (_, role) = server_and_role(state, actor, server).await?;
     perms::can_view_server(role)?;
     state.store.members(server, page).await
 }
 
 pub async fn update_member(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     server: Snowflake,
     user: Snowflake,
     input: UpdateMember,
 ) -> Result<Member, AppError> {
-    let (_, role) = server_and_role(state, actor.id, server).await?;
+    let (_, role) = server_and_role(state, actor, server).await?;
     perms::can_view_server(role)?;
     if state.store.member_role(server, user).await?.is_none() {
         return Err(AppError::NotFound("member"));
     }
-    perms::can_change_role(actor.id, role, user)?;
+    perms::can_change_role(actor.user_id, role, user)?;
     if !state
         .store
         .set_member_role(server, user, input.role)
@@ -261,12 +261,12 @@ pub async fn update_member(
         .publish(audience.clone(), Event::MemberUpdate(member.clone()));
     if input.role == Role::Owner {
         // The previous owner is now an admin, and the server has a new owner.
-        if let Some(previous) = state.store.member(server, actor.id).await? {
+        if let Some(previous) = state.store.member(server, actor.user_id).await? {
             state
                 .events
                 .publish(audience.clone(), Event::MemberUpdate(previous));
         }
-        let (updated, _) = server_and_role(state, actor.id, server).await?;
+        let (updated, _) = server_and_role(state, actor, server).await?;
         state.events.publish(audience, Event::ServerUpdate(updated));
     }
     Ok(member)
@@ -275,18 +275,18 @@ pub async fn update_member(
 /// Leaving (when `user` is the actor) or kicking.
 pub async fn remove_member(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     server: Snowflake,
     user: Snowflake,
 ) -> Result<(), AppError> {
-    let (_, role) = server_and_role(state, actor.id, server).await?;
+    let (_, role) = server_and_role(state, actor, server).await?;
     perms::can_view_server(role)?;
     let target_role = state
         .store
         .member_role(server, user)
         .await?
         .ok_or(AppError::NotFound("member"))?;
-    perms::can_remove_member(actor.id, role, user, target_role)?;
+    perms::can_remove_member(actor.user_id, role, user, target_role)?;
     if !state.store.remove_member(server, user).await? {
         return Err(AppError::NotFound("member"));
     }

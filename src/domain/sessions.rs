@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::token::{hash_token, random_token};
-use crate::auth::{CurrentUser, password};
+use crate::auth::{Actor, password};
 use crate::domain::model::User;
 use crate::error::AppError;
 use crate::events::{Audience, Event};
@@ -98,12 +98,12 @@ pub async fn login(
     })
 }
 
-pub async fn logout(state: &AppState, current: &CurrentUser) -> Result<(), AppError> {
+pub async fn logout(state: &AppState, current: &Actor) -> Result<(), AppError> {
     state.store.delete_session(current.session_id).await?;
     state.events.publish(
-        Audience::Users(vec![current.id]),
+        Audience::Users(vec![current.user_id]),
         Event::SessionsEnded {
-            user_id: current.id,
+            user_id: current.user_id,
             session_ids: vec![current.session_id],
         },
     );
@@ -113,28 +113,24 @@ pub async fn logout(state: &AppState, current: &CurrentUser) -> Result<(), AppEr
 /// The caller's live sessions, newest first, the current one marked.
 pub async fn list_sessions(
     state: &AppState,
-    current: &CurrentUser,
+    current: &Actor,
 ) -> Result<Vec<SessionInfo>, AppError> {
     state
         .store
-        .sessions_of(current.id, current.session_id, now_ms())
+        .sessions_of(current.user_id, current.session_id, now_ms())
         .await
 }
 
 /// Ends one of the caller's own sessions (another user's is 404); its
 /// sockets are closed.
-pub async fn end_session(
-    state: &AppState,
-    current: &CurrentUser,
-    id: Snowflake,
-) -> Result<(), AppError> {
-    if !state.store.delete_session_of(current.id, id).await? {
+pub async fn end_session(state: &AppState, current: &Actor, id: Snowflake) -> Result<(), AppError> {
+    if !state.store.delete_session_of(current.user_id, id).await? {
         return Err(AppError::NotFound("session"));
     }
     state.events.publish(
-        Audience::Users(vec![current.id]),
+        Audience::Users(vec![current.user_id]),
         Event::SessionsEnded {
-            user_id: current.id,
+            user_id: current.user_id,
             session_ids: vec![id],
         },
     );

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{CurrentUser, password};
+use crate::auth::{Actor, password};
 use crate::domain::model::User;
 use crate::domain::values::{DisplayName, Email, Password, Username};
 use crate::error::AppError;
@@ -64,42 +64,38 @@ pub async fn sign_up(state: &AppState, input: SignUp) -> Result<User, AppError> 
         .await
 }
 
-pub async fn get_user(
-    state: &AppState,
-    viewer: &CurrentUser,
-    id: Snowflake,
-) -> Result<User, AppError> {
+pub async fn get_user(state: &AppState, viewer: &Actor, id: Snowflake) -> Result<User, AppError> {
     state
         .store
-        .user(id, Some(viewer.id))
+        .user(id, Some(viewer.user_id))
         .await?
         .ok_or(AppError::NotFound("user"))
 }
 
 pub async fn list_users(
     state: &AppState,
-    viewer: &CurrentUser,
+    viewer: &Actor,
     prefix: Option<&str>,
     page: &Page,
 ) -> Result<Vec<User>, AppError> {
-    state.store.list_users(prefix, page, viewer.id).await
+    state.store.list_users(prefix, page, viewer.user_id).await
 }
 
 pub async fn update_user(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: Snowflake,
     input: UpdateUser,
 ) -> Result<User, AppError> {
     // Hide whether another account exists: 404 for unknown, 403 otherwise.
-    if actor.id != id {
+    if actor.user_id != id {
         state
             .store
             .user(id, None)
             .await?
             .ok_or(AppError::NotFound("user"))?;
     }
-    perms::can_change_user(actor.id, id)?;
+    perms::can_change_user(actor.user_id, id)?;
     let mut changes = UserChanges {
         username: input
             .username
@@ -158,19 +154,15 @@ pub async fn update_user(
     Ok(user)
 }
 
-pub async fn delete_user(
-    state: &AppState,
-    actor: &CurrentUser,
-    id: Snowflake,
-) -> Result<(), AppError> {
-    if actor.id != id {
+pub async fn delete_user(state: &AppState, actor: &Actor, id: Snowflake) -> Result<(), AppError> {
+    if actor.user_id != id {
         state
             .store
             .user(id, None)
             .await?
             .ok_or(AppError::NotFound("user"))?;
     }
-    perms::can_change_user(actor.id, id)?;
+    perms::can_change_user(actor.user_id, id)?;
     let left = state
         .store
         .delete_user(id, now_ms())

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::extract::ClientIp;
-use crate::auth::{CSRF_COOKIE, CurrentUser, SESSION_COOKIE};
+use crate::auth::{Actor, CSRF_COOKIE, SESSION_COOKIE};
 use crate::domain::model::User;
 use crate::domain::sessions::{self, Login};
 use crate::error::{AppError, ErrorBody};
@@ -107,10 +107,10 @@ async fn login(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn logout(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    sessions::logout(&state, &user).await?;
+    sessions::logout(&state, &actor).await?;
     let secure = state.settings.secure_cookies;
     let jar = jar
         .add(cookie(SESSION_COOKIE, String::new(), true, secure, 0))
@@ -122,9 +122,9 @@ async fn logout(
 #[utoipa::path(get, path = "/auth/me", tag = "auth",
     security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<User>, AppError> {
+async fn me(State(state): State<AppState>, actor: Actor) -> Result<Json<User>, AppError> {
     Ok(Json(
-        crate::domain::users::get_user(&state, &user, user.id).await?,
+        crate::domain::users::get_user(&state, &actor, actor.user_id).await?,
     ))
 }
 
@@ -134,9 +134,9 @@ async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Use
     responses((status = 200, body = [SessionInfo]), (status = 401, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
 ) -> Result<Json<Vec<SessionInfo>>, AppError> {
-    Ok(Json(sessions::list_sessions(&state, &user).await?))
+    Ok(Json(sessions::list_sessions(&state, &actor).await?))
 }
 
 /// End one of your sessions (for example a lost device's); its token and
@@ -146,9 +146,9 @@ async fn list_sessions(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn end_session(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<StatusCode, AppError> {
-    sessions::end_session(&state, &user, id).await?;
+    sessions::end_session(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::channels::{self, CreateChannel, UpdateChannel};
 use crate::domain::model::Channel;
 use crate::error::{AppError, ErrorBody};
@@ -43,7 +43,7 @@ pub struct ChannelQuery {
         (status = 422, body = ErrorBody)))]
 async fn list_channels(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiQuery(q): ApiQuery<ChannelQuery>,
 ) -> Result<Json<Vec<Channel>>, AppError> {
     let page = PageParams {
@@ -53,7 +53,7 @@ async fn list_channels(
     }
     .page()?;
     Ok(Json(
-        channels::list_channels(&state, &user, q.server_id, &page).await?,
+        channels::list_channels(&state, &actor, q.server_id, &page).await?,
     ))
 }
 
@@ -66,10 +66,10 @@ async fn list_channels(
         (status = 422, body = ErrorBody)))]
 async fn create_channel(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiJson(input): ApiJson<CreateChannel>,
 ) -> Result<Response, AppError> {
-    let (channel, is_new) = channels::create_channel(&state, &user, input).await?;
+    let (channel, is_new) = channels::create_channel(&state, &actor, input).await?;
     Ok(if is_new {
         created(channel)
     } else {
@@ -82,10 +82,10 @@ async fn create_channel(
     responses((status = 200, body = Channel), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_channel(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<Json<Channel>, AppError> {
-    Ok(Json(channels::get_channel(&state, &user, id).await?))
+    Ok(Json(channels::get_channel(&state, &actor, id).await?))
 }
 
 /// Change a channel's name, topic or position (owner and admins).
@@ -95,12 +95,12 @@ async fn get_channel(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_channel(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     ApiJson(input): ApiJson<UpdateChannel>,
 ) -> Result<Json<Channel>, AppError> {
     Ok(Json(
-        channels::update_channel(&state, &user, id, input).await?,
+        channels::update_channel(&state, &actor, id, input).await?,
     ))
 }
 
@@ -110,9 +110,9 @@ async fn update_channel(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_channel(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<StatusCode, AppError> {
-    channels::delete_channel(&state, &user, id).await?;
+    channels::delete_channel(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::model::Reaction;
 use crate::domain::reactions::{self, AddReaction, ChangeReaction};
 use crate::error::{AppError, ErrorBody};
@@ -43,7 +43,7 @@ pub struct ReactionQuery {
         (status = 422, body = ErrorBody)))]
 async fn list_reactions(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiQuery(q): ApiQuery<ReactionQuery>,
 ) -> Result<Json<Vec<Reaction>>, AppError> {
     let message = q
@@ -56,7 +56,7 @@ async fn list_reactions(
     }
     .page()?;
     Ok(Json(
-        reactions::list_reactions(&state, user.id, message, &page).await?,
+        reactions::list_reactions(&state, &actor, message, &page).await?,
     ))
 }
 
@@ -67,11 +67,11 @@ async fn list_reactions(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_reaction(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiJson(input): ApiJson<AddReaction>,
 ) -> Result<Response, AppError> {
     Ok(created(
-        reactions::add_reaction(&state, user.id, input).await?,
+        reactions::add_reaction(&state, &actor, input).await?,
     ))
 }
 
@@ -80,10 +80,10 @@ async fn add_reaction(
     responses((status = 200, body = Reaction), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_reaction(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<Json<Reaction>, AppError> {
-    Ok(Json(reactions::get_reaction(&state, user.id, id).await?))
+    Ok(Json(reactions::get_reaction(&state, &actor, id).await?))
 }
 
 /// Change the emoji of your own reaction.
@@ -93,12 +93,12 @@ async fn get_reaction(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_reaction(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     ApiJson(input): ApiJson<ChangeReaction>,
 ) -> Result<Json<Reaction>, AppError> {
     Ok(Json(
-        reactions::change_reaction(&state, user.id, id, input).await?,
+        reactions::change_reaction(&state, &actor, id, input).await?,
     ))
 }
 
@@ -108,9 +108,9 @@ async fn change_reaction(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_reaction(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<StatusCode, AppError> {
-    reactions::delete_reaction(&state, user.id, id).await?;
+    reactions::delete_reaction(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::model::Relationship;
 use crate::domain::relationships::{self, CreateRelationship, UpdateRelationship};
 use crate::error::{AppError, ErrorBody};
@@ -31,11 +31,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = [Relationship]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_relationships(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Vec<Relationship>>, AppError> {
     Ok(Json(
-        relationships::list_relationships(&state, &user, &params.page()?).await?,
+        relationships::list_relationships(&state, &actor, &params.page()?).await?,
     ))
 }
 
@@ -48,10 +48,10 @@ async fn list_relationships(
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_relationship(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiJson(input): ApiJson<CreateRelationship>,
 ) -> Result<Response, AppError> {
-    let (rel, is_new) = relationships::create_relationship(&state, &user, input).await?;
+    let (rel, is_new) = relationships::create_relationship(&state, &actor, input).await?;
     Ok(if is_new {
         created(rel)
     } else {
@@ -64,11 +64,11 @@ async fn create_relationship(
     responses((status = 200, body = Relationship), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_relationship(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<Json<Relationship>, AppError> {
     Ok(Json(
-        relationships::get_relationship(&state, &user, id).await?,
+        relationships::get_relationship(&state, &actor, id).await?,
     ))
 }
 
@@ -79,12 +79,12 @@ async fn get_relationship(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_relationship(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     ApiJson(input): ApiJson<UpdateRelationship>,
 ) -> Result<Json<Relationship>, AppError> {
     Ok(Json(
-        relationships::update_relationship(&state, &user, id, input).await?,
+        relationships::update_relationship(&state, &actor, id, input).await?,
     ))
 }
 
@@ -94,9 +94,9 @@ async fn update_relationship(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_relationship(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<StatusCode, AppError> {
-    relationships::delete_relationship(&state, &user, id).await?;
+    relationships::delete_relationship(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::messages::{self, EditMessage, PostMessage};
 use crate::domain::model::Message;
 use crate::error::{AppError, ErrorBody};
@@ -44,7 +44,7 @@ pub struct MessageQuery {
         (status = 422, body = ErrorBody)))]
 async fn list_messages(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiQuery(q): ApiQuery<MessageQuery>,
 ) -> Result<Json<Vec<Message>>, AppError> {
     let channel = q
@@ -57,7 +57,7 @@ async fn list_messages(
     }
     .page()?;
     Ok(Json(
-        messages::list_messages(&state, user.id, channel, &page).await?,
+        messages::list_messages(&state, &actor, channel, &page).await?,
     ))
 }
 
@@ -68,11 +68,11 @@ async fn list_messages(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_message(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiJson(input): ApiJson<PostMessage>,
 ) -> Result<Response, AppError> {
     Ok(created(
-        messages::create_message(&state, user.id, input).await?,
+        messages::create_message(&state, &actor, input).await?,
     ))
 }
 
@@ -81,10 +81,10 @@ async fn create_message(
     responses((status = 200, body = Message), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_message(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<Json<Message>, AppError> {
-    Ok(Json(messages::get_message(&state, user.id, id).await?))
+    Ok(Json(messages::get_message(&state, &actor, id).await?))
 }
 
 /// Edit your own message.
@@ -94,12 +94,12 @@ async fn get_message(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_message(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     ApiJson(input): ApiJson<EditMessage>,
 ) -> Result<Json<Message>, AppError> {
     Ok(Json(
-        messages::edit_message(&state, user.id, id, input).await?,
+        messages::edit_message(&state, &actor, id, input).await?,
     ))
 }
 
@@ -109,9 +109,9 @@ async fn update_message(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_message(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<StatusCode, AppError> {
-    messages::delete_message(&state, user.id, id).await?;
+    messages::delete_message(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::model::{Invite, Member, Server};
 use crate::domain::servers::{self, CreateInvite, CreateServer, UpdateMember, UpdateServer};
 use crate::error::{AppError, ErrorBody};
@@ -32,11 +32,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = [Server]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_servers(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Vec<Server>>, AppError> {
     Ok(Json(
-        servers::list_servers(&state, &user, &params.page()?).await?,
+        servers::list_servers(&state, &actor, &params.page()?).await?,
     ))
 }
 
@@ -46,10 +46,12 @@ async fn list_servers(
     responses((status = 201, body = Server), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_server(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiJson(input): ApiJson<CreateServer>,
 ) -> Result<Response, AppError> {
-    Ok(created(servers::create_server(&state, &user, input).await?))
+    Ok(created(
+        servers::create_server(&state, &actor, input).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/servers/{id}", tag = "servers", params(("id" = String, Path)),
@@ -57,10 +59,10 @@ async fn create_server(
     responses((status = 200, body = Server), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_server(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<Json<Server>, AppError> {
-    Ok(Json(servers::get_server(&state, &user, id).await?))
+    Ok(Json(servers::get_server(&state, &actor, id).await?))
 }
 
 /// Rename a server (owner and admins).
@@ -70,12 +72,12 @@ async fn get_server(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_server(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     ApiJson(input): ApiJson<UpdateServer>,
 ) -> Result<Json<Server>, AppError> {
     Ok(Json(
-        servers::update_server(&state, &user, id, input).await?,
+        servers::update_server(&state, &actor, id, input).await?,
     ))
 }
 
@@ -85,10 +87,10 @@ async fn update_server(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_server(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<StatusCode, AppError> {
-    servers::delete_server(&state, &user, id).await?;
+    servers::delete_server(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,12 +102,12 @@ async fn delete_server(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_invite(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     OptionalJson(input): OptionalJson<CreateInvite>,
 ) -> Result<Response, AppError> {
     Ok(created(
-        servers::create_invite(&state, &user, id, input).await?,
+        servers::create_invite(&state, &actor, id, input).await?,
     ))
 }
 
@@ -115,10 +117,10 @@ async fn create_invite(
     responses((status = 200, body = Server), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn accept_invite(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Server>, AppError> {
-    Ok(Json(servers::accept_invite(&state, &user, &code).await?.0))
+    Ok(Json(servers::accept_invite(&state, &actor, &code).await?.0))
 }
 
 /// The members of a server (members only), by user id.
@@ -128,12 +130,12 @@ async fn accept_invite(
         (status = 422, body = ErrorBody)))]
 async fn list_members(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Vec<Member>>, AppError> {
     Ok(Json(
-        servers::list_members(&state, &user, id, &params.page()?).await?,
+        servers::list_members(&state, &actor, id, &params.page()?).await?,
     ))
 }
 
@@ -145,12 +147,12 @@ async fn list_members(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_member(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath((id, user_id)): ApiPath<(Snowflake, Snowflake)>,
     ApiJson(input): ApiJson<UpdateMember>,
 ) -> Result<Json<Member>, AppError> {
     Ok(Json(
-        servers::update_member(&state, &user, id, user_id, input).await?,
+        servers::update_member(&state, &actor, id, user_id, input).await?,
     ))
 }
 
@@ -162,9 +164,9 @@ async fn update_member(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn remove_member(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath((id, user_id)): ApiPath<(Snowflake, Snowflake)>,
 ) -> Result<StatusCode, AppError> {
-    servers::remove_member(&state, &user, id, user_id).await?;
+    servers::remove_member(&state, &actor, id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

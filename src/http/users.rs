@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::domain::model::User;
 use crate::domain::users::{self, SignUp, UpdateUser};
 use crate::error::{AppError, ErrorBody};
@@ -41,7 +41,7 @@ pub struct UserQuery {
     responses((status = 200, body = [User]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_users(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiQuery(query): ApiQuery<UserQuery>,
 ) -> Result<Json<Vec<User>>, AppError> {
     let page = crate::http::PageParams {
@@ -56,7 +56,7 @@ async fn list_users(
         return Err(AppError::invalid("q", "must be at most 32 characters"));
     }
     Ok(Json(
-        users::list_users(&state, &user, query.q.as_deref(), &page).await?,
+        users::list_users(&state, &actor, query.q.as_deref(), &page).await?,
     ))
 }
 
@@ -76,10 +76,10 @@ async fn create_user(
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_user(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<Json<User>, AppError> {
-    Ok(Json(users::get_user(&state, &user, id).await?))
+    Ok(Json(users::get_user(&state, &actor, id).await?))
 }
 
 /// Change your own account. A password change needs `current_password`
@@ -90,11 +90,11 @@ async fn get_user(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_user(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
     ApiJson(input): ApiJson<UpdateUser>,
 ) -> Result<Json<User>, AppError> {
-    Ok(Json(users::update_user(&state, &user, id, input).await?))
+    Ok(Json(users::update_user(&state, &actor, id, input).await?))
 }
 
 /// Delete your own account: sessions end, messages stay (shown as from a
@@ -105,9 +105,9 @@ async fn update_user(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_user(
     State(state): State<AppState>,
-    user: CurrentUser,
+    actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
 ) -> Result<StatusCode, AppError> {
-    users::delete_user(&state, &user, id).await?;
+    users::delete_user(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
+use crate::auth::Actor;
 use crate::domain::channels::readable_channel;
 use crate::domain::from_json_value;
 use crate::domain::messages::{self, PostMessage};
@@ -23,7 +24,7 @@ use crate::error::AppError;
 use crate::events::{Audience, Event};
 use crate::id::Snowflake;
 use crate::perms;
-use crate::realtime::{Realtime, SocketUser};
+use crate::realtime::Realtime;
 
 /// Client events a socket may send per minute (in the spirit of
 /// Discord's gateway limit of 120).
@@ -102,14 +103,14 @@ fn limits_of(s: &SocketRef) -> Arc<SocketLimits> {
 async fn chat(
     s: SocketRef,
     State(rt): State<Realtime>,
-    Extension(user): Extension<SocketUser>,
+    Extension(user): Extension<Actor>,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
     let result = async {
         admit(&s, &limits_of(&s))?;
         let input: PostMessage = parse(data)?;
-        messages::create_message(&rt.app, user.id, input).await
+        messages::create_message(&rt.app, &user, input).await
     }
     .await;
     answer(ack, result.map(|message| json!({ "message": message })));
@@ -125,7 +126,7 @@ struct Typing {
 async fn typing(
     s: SocketRef,
     State(rt): State<Realtime>,
-    Extension(user): Extension<SocketUser>,
+    Extension(user): Extension<Actor>,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
@@ -133,7 +134,7 @@ async fn typing(
         let limits = limits_of(&s);
         admit(&s, &limits)?;
         let input: Typing = parse(data)?;
-        let (channel, access) = readable_channel(&rt.app, user.id, input.channel_id).await?;
+        let (channel, access) = readable_channel(&rt.app, &user, input.channel_id).await?;
         perms::can_post_in_channel(access)?;
         {
             let mut last = limits.last_typing.lock().unwrap_or_else(|e| e.into_inner());
@@ -149,7 +150,7 @@ async fn typing(
             Audience::Channel(channel.id),
             Event::Typing {
                 channel_id: channel.id,
-                user_id: user.id,
+                user_id: user.user_id,
             },
         );
         Ok::<_, AppError>(())
@@ -167,7 +168,7 @@ struct SetPresence {
 async fn presence(
     s: SocketRef,
     State(rt): State<Realtime>,
-    Extension(user): Extension<SocketUser>,
+    Extension(user): Extension<Actor>,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
@@ -180,11 +181,11 @@ async fn presence(
                 "must be online, idle, dnd or invisible",
             ));
         }
-        if let Some(status) = rt.presence.set(user.id, input.status) {
+        if let Some(status) = rt.presence.set(user.user_id, input.status) {
             rt.app.events.publish(
-                Audience::Contacts(user.id),
+                Audience::Contacts(user.user_id),
                 Event::PresenceUpdate {
-                    user_id: user.id,
+                    user_id: user.user_id,
                     status,
                 },
             );
@@ -206,15 +207,15 @@ async fn unknown_event(s: SocketRef, ack: AckSender) {
 /// A user's last socket closing takes them offline.
 async fn disconnect(
     State(rt): State<Realtime>,
-    Extension(user): Extension<SocketUser>,
+    Extension(user): Extension<Actor>,
     reason: DisconnectReason,
 ) {
-    tracing::debug!(user = %user.id, %reason, "socket disconnected");
-    if let Some(status) = rt.presence.disconnect(user.id) {
+    tracing::debug!(user = %user.user_id, %reason, "socket disconnected");
+    if let Some(status) = rt.presence.disconnect(user.user_id) {
         rt.app.events.publish(
-            Audience::Contacts(user.id),
+            Audience::Contacts(user.user_id),
             Event::PresenceUpdate {
-                user_id: user.id,
+                user_id: user.user_id,
                 status,
             },
         );

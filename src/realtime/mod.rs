@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::header;
 use serde::Serialize;
 use serde_json::Value;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
@@ -25,8 +24,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{ParserConfig, SocketIo};
 
-use crate::auth::Via;
-use crate::auth::extract::{find_session, origin_allowed, presented_token};
+use crate::auth::{Actor, Intent};
 use crate::config::Config;
 use crate::domain::model::{Channel, Relationship, Server, User};
 use crate::domain::values::PresenceStatus as Status;
@@ -57,13 +55,6 @@ pub struct Realtime {
     /// Channel id -> where its events go. A channel never moves between
     /// servers, so entries never go stale; the map is cleared when large.
     scopes: Arc<Mutex<HashMap<Snowflake, Vec<String>>>>,
-}
-
-/// The signed-in user a socket belongs to, stored in its extensions.
-#[derive(Clone, Copy, Debug)]
-pub struct SocketUser {
-    pub id: Snowflake,
-    pub session_id: Snowflake,
 }
 
 /// The gateway's handles: the tower layer to mount, the Socket.IO handle,
@@ -135,62 +126,44 @@ impl std::fmt::Display for Unauthorized {
 }
 
 /// Connect middleware: `auth: {"token"}` (apps, bots), else the bearer
-/// header or the session cookie (browsers). A cookie handshake from a
-/// foreign Origin is refused: that is cross-site WebSocket hijacking.
+/// header or the session cookie (browsers), through the same
+/// `Actor::authenticate` as REST. A cookie handshake from a foreign Origin
+/// is refused: that is cross-site WebSocket hijacking.
 async fn authenticate(
     s: SocketRef,
     State(rt): State<Realtime>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Unauthorized> {
-    let headers = &s.req_parts().headers;
-    let from_auth = auth
+    let token = auth
         .ok()
         .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
-    let (token, via) = match from_auth {
-        Some(token) => (token, Via::Bearer),
-        None => presented_token(headers)
-            .ok()
-            .flatten()
-            .ok_or(Unauthorized)?,
-    };
-    if via == Via::Cookie
-        && let Some(origin) = headers.get(header::ORIGIN)
-    {
-        let allowed = origin
-            .to_str()
-            .is_ok_and(|o| origin_allowed(o, headers, &rt.app.settings));
-        if !allowed {
-            return Err(Unauthorized);
-        }
-    }
-    let session = find_session(&rt.app, &token)
+    let user = Actor::authenticate(&rt.app, &s.req_parts().headers, token, Intent::Handshake)
         .await
-        .ok()
-        .flatten()
-        .ok_or(Unauthorized)?;
-    let user = SocketUser {
-        id: session.user_id,
-        session_id: session.id,
-    };
+        .map_err(|_| Unauthorized)?;
     s.extensions.insert(user);
     // Rooms and handlers are set up here, before the server confirms the
     // connection: a client may emit the moment it is confirmed, and must
     // neither miss events nor have its first events dropped.
-    let servers = rt.app.store.server_ids_of(user.id).await.map_err(|e| {
-        tracing::error!(error = %e, "socket rooms");
-        Unauthorized
-    })?;
-    s.join(user_room(user.id));
+    let servers = rt
+        .app
+        .store
+        .server_ids_of(user.user_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "socket rooms");
+            Unauthorized
+        })?;
+    s.join(user_room(user.user_id));
     s.join(session_room(user.session_id));
     s.join(servers.into_iter().map(server_room).collect::<Vec<_>>());
     handlers::register(&s);
     // Counted here, with the disconnect handler in place, so that every
     // counted socket is also uncounted.
-    if let Some(status) = rt.presence.connect(user.id) {
+    if let Some(status) = rt.presence.connect(user.user_id) {
         rt.app.events.publish(
-            Audience::Contacts(user.id),
+            Audience::Contacts(user.user_id),
             Event::PresenceUpdate {
-                user_id: user.id,
+                user_id: user.user_id,
                 status,
             },
         );
@@ -247,14 +220,10 @@ async fn ready(rt: &Realtime, user: Snowflake) -> Result<Ready, AppError> {
     })
 }
 
-async fn on_connect(
-    s: SocketRef,
-    State(rt): State<Realtime>,
-    Extension(user): Extension<SocketUser>,
-) {
+async fn on_connect(s: SocketRef, State(rt): State<Realtime>, Extension(user): Extension<Actor>) {
     // Rooms are joined first, so `ready` already reflects any event the
     // socket receives before it.
-    match ready(&rt, user.id).await {
+    match ready(&rt, user.user_id).await {
         Ok(ready) => {
             let _ = s.emit("ready", &ready);
         }
