@@ -152,6 +152,14 @@ pub struct Config {
     /// Connections in the read pool (SQLite) or the pool (PostgreSQL).
     #[arg(long, env = "GUILDHALL_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
+
+    /// Events the in-process bus holds for the real-time fan-out when it
+    /// falls behind; past that, every socket is disconnected so that no
+    /// socket keeps rights a lost event took away (clients reconnect and
+    /// catch up). At most 1,048,576.
+    #[arg(long, env = "GUILDHALL_EVENT_BUS_CAPACITY", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub event_bus_capacity: u32,
 }
 
 impl Config {

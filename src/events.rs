@@ -1,7 +1,14 @@
 //! Typed events: every change the domain makes is published here as one
-//! `Event`, with the audience allowed to see it. The bus is a broadcast
-//! channel; the real-time gateway subscribes and fans events out to
-//! sockets. Publishing never blocks and succeeds with no listener.
+//! `Event`, with the audience allowed to see it, decided by the domain when
+//! it makes the event (so delivering an event needs no database). The bus
+//! is a bounded broadcast channel; the real-time gateway subscribes and
+//! fans events out to sockets. Publishing never blocks and succeeds with
+//! no listener.
+//!
+//! A listener that falls more than the bus's capacity behind loses the
+//! oldest events (`RecvError::Lagged`). Since some of those may change who
+//! may see what (a kick, a logout), the gateway treats a lag as "rights
+//! unknown" and disconnects every socket; clients reconnect and catch up.
 
 use std::sync::Arc;
 
@@ -17,12 +24,15 @@ use crate::id::Snowflake;
 pub enum Audience {
     /// Every member of a server.
     Server(Snowflake),
-    /// Everyone who can read a channel (server members, or the two DM users).
-    Channel(Snowflake),
     /// Exactly these users.
     Users(Vec<Snowflake>),
-    /// A user, everyone who shares a server with them, and their friends.
-    Contacts(Snowflake),
+    /// A user and everyone who can see them: the members of their servers
+    /// and their friends (presence, profile changes).
+    Contacts {
+        user: Snowflake,
+        servers: Vec<Snowflake>,
+        friends: Vec<Snowflake>,
+    },
 }
 
 /// Every change, in the REST API's JSON shapes. The serde tag is the event

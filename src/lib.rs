@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod id;
+pub mod limits;
 pub mod perms;
 pub mod realtime;
 mod serve;
@@ -24,8 +25,6 @@ use events::EventBus;
 use id::IdGenerator;
 use std::sync::Arc;
 
-/// Events the bus holds for a listener that falls behind.
-const EVENT_BUS_CAPACITY: usize = 65_536;
 use state::AppState;
 use store::Store;
 
@@ -41,13 +40,11 @@ impl Server {
     /// Connects the database (running migrations) and binds the listener.
     pub async fn bind(config: &Config) -> anyhow::Result<Self> {
         let ids = Arc::new(IdGenerator::new(config.node_id));
-        let events = EventBus::new(EVENT_BUS_CAPACITY);
+        let events = EventBus::new(config.event_bus_capacity as usize);
         let store = Store::connect(
             &config.database_url,
             config.db_pool_size,
             config.sqlite_synchronous,
-            ids.clone(),
-            events.clone(),
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

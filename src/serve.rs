@@ -3,7 +3,8 @@
 //! that sends its headers one byte at a time (slowloris), or connects and
 //! sends nothing, would hold a connection forever. This loop is axum's,
 //! plus that timer and a header timeout; it also stamps each request with
-//! the peer address (`ConnectInfo`) and shuts down gracefully.
+//! the peer address (`ConnectInfo`). Graceful shutdown is hyper-util's
+//! `GracefulShutdown`.
 //!
 //! It speaks HTTP/1.1 only (with upgrades, for WebSockets): browsers use
 //! HTTP/2 over TLS, which the proxy in front terminates, and hyper has no
@@ -18,11 +19,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 /// How long a client has to send a complete request head (and, on a new
@@ -32,9 +33,12 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open
 /// connections finish their requests and waits for them.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
-    // `stop` tells connections to finish; `done` closes when all have.
-    let (stop_tx, stop_rx) = watch::channel(());
-    let (done_tx, done_rx) = watch::channel(());
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let mut shutdown = pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -51,8 +55,8 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let mut stop = stop_rx.clone();
-        let done = done_rx.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             // A connection that sends nothing never reaches hyper's header
             // timer: give it the same time to send its first byte.
@@ -65,30 +69,15 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 req
             });
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                .with_upgrades();
-            let mut connection = pin!(connection);
-            loop {
-                tokio::select! {
-                    result = connection.as_mut() => {
-                        if let Err(e) = result {
-                            tracing::trace!(error = %e, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    Ok(()) = stop.changed() => connection.as_mut().graceful_shutdown(),
-                }
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service),
+            );
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::trace!(error = %e, "connection ended with an error");
             }
-            drop(done);
         });
     }
     drop(listener);
-    let _ = stop_tx.send(());
-    drop(done_rx);
-    done_tx.closed().await;
+    graceful.shutdown().await;
 }

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use crate::auth::ratelimit::LoginLimiter;
 use crate::config::Config;
+use crate::domain::message_writer::MessageWriter;
+use crate::domain::presence::Presence;
 use crate::events::EventBus;
-use crate::http::ratelimit::RateLimits;
 use crate::id::IdGenerator;
+use crate::limits::RateLimits;
 use crate::store::Store;
 
 /// Settings the request path reads, resolved once from `Config`.
@@ -28,6 +30,10 @@ pub struct AppState {
     pub store: Store,
     pub ids: Arc<IdGenerator>,
     pub events: EventBus,
+    /// The group-commit writer every new message goes through.
+    pub messages: MessageWriter,
+    /// Who is online on this node.
+    pub presence: Arc<Presence>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
     /// REST rate limits; `None` when switched off.
@@ -35,8 +41,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Builds the state and starts the message writer (so it needs a
+    /// Tokio runtime).
     pub fn new(store: Store, ids: Arc<IdGenerator>, events: EventBus, config: &Config) -> Self {
         Self {
+            messages: MessageWriter::spawn(store.clone(), ids.clone(), events.clone()),
+            presence: Arc::new(Presence::default()),
             store,
             ids,
             events,

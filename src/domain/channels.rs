@@ -67,7 +67,9 @@ pub fn channel_audience(channel: &Channel) -> Audience {
     match (channel.server_id, channel.recipients) {
         (Some(server), _) => Audience::Server(server),
         (None, Some(users)) => Audience::Users(users.to_vec()),
-        (None, None) => Audience::Channel(channel.id),
+        // A text channel has a server and a DM its two recipients; a
+        // channel with neither would be readable by nobody.
+        (None, None) => Audience::Users(Vec::new()),
     }
 }
 

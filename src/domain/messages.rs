@@ -5,15 +5,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::Actor;
-use crate::domain::channels::readable_channel;
+use crate::domain::channels::{channel_audience, readable_channel};
+use crate::domain::message_writer::NewMessage;
 use crate::domain::model::{Author, Message};
 use crate::domain::values::MessageContent;
 use crate::error::AppError;
-use crate::events::{Audience, Event};
+use crate::events::Event;
 use crate::id::Snowflake;
 use crate::perms;
 use crate::state::AppState;
-use crate::store::messages::NewMessage;
 use crate::store::{Page, now_ms};
 
 #[derive(Deserialize, ToSchema)]
@@ -61,10 +61,10 @@ pub async fn create_message(
         .ok_or(AppError::Unauthorized)?;
     let nonce = input.nonce.map(parse_nonce).transpose()?;
     // The writer gives the message its id, commits it, and publishes
-    // `message_create` in commit order (see `store::messages`).
+    // `message_create` in commit order (see `domain::message_writer`).
     state
-        .store
-        .insert_message(NewMessage {
+        .messages
+        .post(NewMessage {
             channel_id: channel.id,
             author: Author {
                 id: actor.user_id,
@@ -75,7 +75,7 @@ pub async fn create_message(
             content: content.into_inner(),
             reply_to: input.reply_to,
             nonce,
-            audience: Audience::Channel(channel.id),
+            audience: channel_audience(&channel),
         })
         .await
 }
@@ -121,12 +121,17 @@ pub async fn get_message(
     Ok(readable_message(state, actor, id).await?.0)
 }
 
+/// One channel's messages, or with no channel the messages of every
+/// channel the actor can read (an activity feed); newest first.
 pub async fn list_messages(
     state: &AppState,
     actor: &Actor,
-    channel: Snowflake,
+    channel: Option<Snowflake>,
     page: &Page,
 ) -> Result<Vec<Message>, AppError> {
+    let Some(channel) = channel else {
+        return state.store.readable_messages(actor.user_id, page).await;
+    };
     let (channel, _) = readable_channel(state, actor, channel).await?;
     state
         .store
@@ -157,7 +162,7 @@ pub async fn edit_message(
         .await?
         .ok_or(AppError::NotFound("message"))?;
     state.events.publish(
-        Audience::Channel(channel.id),
+        channel_audience(&channel),
         Event::MessageUpdate(message.clone()),
     );
     Ok(message)
@@ -174,7 +179,7 @@ pub async fn delete_message(
         return Err(AppError::NotFound("message"));
     }
     state.events.publish(
-        Audience::Channel(channel.id),
+        channel_audience(&channel),
         Event::MessageDelete {
             id,
             channel_id: channel.id,

@@ -7,12 +7,16 @@
 //! gateway receives the same payloads and must parse them the same way.
 
 pub mod channels;
+pub mod message_writer;
 pub mod messages;
 pub mod model;
+pub mod presence;
 pub mod reactions;
+pub mod ready;
 pub mod relationships;
 pub mod servers;
 pub mod sessions;
+pub mod typing;
 pub mod users;
 pub mod values;
 
@@ -29,20 +33,25 @@ pub fn from_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError>
     if !value.is_object() {
         return Err(AppError::invalid("body", "must be a JSON object"));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = without_input(&e.inner().to_string());
-        let field = if path == "." {
-            missing_field(&message).unwrap_or("body").to_owned()
-        } else {
-            path
-        };
-        AppError::invalid(field, message)
-    })
+    serde_path_to_error::deserialize(value).map_err(invalid_input)
+}
+
+/// A 422 for input that did not deserialize, naming the field (or query
+/// parameter) at fault and never echoing the value. A missing field is
+/// reported at its parent's path, so its name comes from the message.
+pub fn invalid_input<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> AppError {
+    let path = e.path().to_string();
+    let message = without_input(&e.inner().to_string());
+    let field = if path == "." {
+        missing_field(&message).unwrap_or("body").to_owned()
+    } else {
+        path
+    };
+    AppError::invalid(field, message)
 }
 
 /// The field named by serde's "missing field `x`" message, if it is one.
-pub fn missing_field(message: &str) -> Option<&str> {
+fn missing_field(message: &str) -> Option<&str> {
     let (_, rest) = message.split_once("missing field `")?;
     rest.split_once('`').map(|(name, _)| name)
 }
@@ -50,7 +59,7 @@ pub fn missing_field(message: &str) -> Option<&str> {
 /// serde's messages quote the offending value (`invalid type: string
 /// "<script>", expected u64`); error answers must not echo client input,
 /// so keep only the kind of error and what was expected.
-pub fn without_input(message: &str) -> String {
+fn without_input(message: &str) -> String {
     match message.split_once(", expected") {
         Some((head, expected)) => {
             let kind = head.split([':', '`', '"']).next().unwrap_or(head).trim();

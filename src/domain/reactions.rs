@@ -4,11 +4,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::Actor;
-use crate::domain::channels::readable_channel;
-use crate::domain::model::Reaction;
+use crate::domain::channels::{channel_audience, readable_channel};
+use crate::domain::model::{Channel, Reaction};
 use crate::domain::values::Emoji;
 use crate::error::AppError;
-use crate::events::{Audience, Event};
+use crate::events::Event;
 use crate::id::Snowflake;
 use crate::perms::{self, ChannelAccess};
 use crate::state::AppState;
@@ -32,16 +32,15 @@ async fn message_access(
     state: &AppState,
     actor: &Actor,
     message: Snowflake,
-) -> Result<(Snowflake, ChannelAccess), AppError> {
+) -> Result<(Channel, ChannelAccess), AppError> {
     let (channel, _) = state
         .store
         .message_channel(message)
         .await?
         .ok_or(AppError::NotFound("message"))?;
-    let (_, access) = readable_channel(state, actor, channel)
+    readable_channel(state, actor, channel)
         .await
-        .map_err(|e| e.hidden_as("message"))?;
-    Ok((channel, access))
+        .map_err(|e| e.hidden_as("message"))
 }
 
 /// A reaction the actor can see (they can read its message), else 404.
@@ -49,16 +48,16 @@ async fn visible_reaction(
     state: &AppState,
     actor: &Actor,
     id: Snowflake,
-) -> Result<(Reaction, ChannelAccess), AppError> {
+) -> Result<(Reaction, Channel, ChannelAccess), AppError> {
     let reaction = state
         .store
         .reaction(id)
         .await?
         .ok_or(AppError::NotFound("reaction"))?;
-    let (_, access) = readable_channel(state, actor, reaction.channel_id)
+    let (channel, access) = readable_channel(state, actor, reaction.channel_id)
         .await
         .map_err(|e| e.hidden_as("reaction"))?;
-    Ok((reaction, access))
+    Ok((reaction, channel, access))
 }
 
 pub async fn add_reaction(
@@ -72,7 +71,7 @@ pub async fn add_reaction(
     let reaction = Reaction {
         id: state.ids.next(),
         message_id: input.message_id,
-        channel_id: channel,
+        channel_id: channel.id,
         user_id: actor.user_id,
         emoji: emoji.as_str().to_owned(),
         created_at: String::new(),
@@ -83,7 +82,7 @@ pub async fn add_reaction(
     };
     state.store.add_reaction(&reaction).await?;
     state.events.publish(
-        Audience::Channel(channel),
+        channel_audience(&channel),
         Event::ReactionAdd(reaction.clone()),
     );
     Ok(reaction)
@@ -97,14 +96,23 @@ pub async fn get_reaction(
     Ok(visible_reaction(state, actor, id).await?.0)
 }
 
+/// The reactions on one message, or with no message those on every
+/// message the actor can read; only `reactor`'s when given. In id order.
 pub async fn list_reactions(
     state: &AppState,
     actor: &Actor,
-    message: Snowflake,
+    message: Option<Snowflake>,
+    reactor: Option<Snowflake>,
     page: &Page,
 ) -> Result<Vec<Reaction>, AppError> {
+    let Some(message) = message else {
+        return state
+            .store
+            .readable_reactions(actor.user_id, reactor, page)
+            .await;
+    };
     message_access(state, actor, message).await?;
-    state.store.message_reactions(message, page).await
+    state.store.message_reactions(message, reactor, page).await
 }
 
 /// Swaps the emoji of one's own reaction; clients see the old one removed
@@ -115,7 +123,7 @@ pub async fn change_reaction(
     id: Snowflake,
     input: ChangeReaction,
 ) -> Result<Reaction, AppError> {
-    let (old, access) = visible_reaction(state, actor, id).await?;
+    let (old, channel, access) = visible_reaction(state, actor, id).await?;
     perms::can_change_reaction(actor.user_id, old.user_id)?;
     perms::can_post_in_channel(access)?;
     let emoji = Emoji::parse("emoji", input.emoji)?;
@@ -126,7 +134,7 @@ pub async fn change_reaction(
         emoji: emoji.as_str().to_owned(),
         ..old.clone()
     };
-    let audience = Audience::Channel(old.channel_id);
+    let audience = channel_audience(&channel);
     state
         .events
         .publish(audience.clone(), Event::ReactionRemove(old));
@@ -141,14 +149,13 @@ pub async fn delete_reaction(
     actor: &Actor,
     id: Snowflake,
 ) -> Result<(), AppError> {
-    let (reaction, access) = visible_reaction(state, actor, id).await?;
+    let (reaction, channel, access) = visible_reaction(state, actor, id).await?;
     perms::can_remove_reaction(actor.user_id, reaction.user_id, access)?;
     if !state.store.delete_reaction(id).await? {
         return Err(AppError::NotFound("reaction"));
     }
-    state.events.publish(
-        Audience::Channel(reaction.channel_id),
-        Event::ReactionRemove(reaction),
-    );
+    state
+        .events
+        .publish(channel_audience(&channel), Event::ReactionRemove(reaction));
     Ok(())
 }

@@ -148,9 +148,8 @@ pub async fn update_user(
         email: None,
         ..user.clone()
     };
-    state
-        .events
-        .publish(Audience::Contacts(id), Event::UserUpdate(public));
+    let audience = crate::domain::presence::contacts_audience(state, id).await?;
+    state.events.publish(audience, Event::UserUpdate(public));
     Ok(user)
 }
 

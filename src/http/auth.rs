@@ -17,19 +17,21 @@ use crate::auth::{Actor, CSRF_COOKIE, SESSION_COOKIE};
 use crate::domain::model::User;
 use crate::domain::sessions::{self, Login};
 use crate::error::{AppError, ErrorBody};
+use crate::http::ratelimit::writes_in;
 use crate::http::{ApiJson, ApiPath};
 use crate::id::Snowflake;
+use crate::limits::Bucket;
 use crate::state::AppState;
 use crate::store::now_ms;
 use crate::store::sessions::SessionInfo;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(login))
-        .routes(routes!(logout))
-        .routes(routes!(me))
-        .routes(routes!(list_sessions))
-        .routes(routes!(end_session))
+        .routes(writes_in(routes!(login), Bucket::Auth))
+        .routes(writes_in(routes!(logout), Bucket::Writes))
+        .routes(writes_in(routes!(me), Bucket::Writes))
+        .routes(writes_in(routes!(list_sessions), Bucket::Writes))
+        .routes(writes_in(routes!(end_session), Bucket::Writes))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -13,14 +13,22 @@ use crate::auth::Actor;
 use crate::domain::channels::{self, CreateChannel, UpdateChannel};
 use crate::domain::model::Channel;
 use crate::error::{AppError, ErrorBody};
-use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, created};
+use crate::http::ratelimit::writes_in;
+use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, Paged, created};
 use crate::id::Snowflake;
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_channels, create_channel))
-        .routes(routes!(get_channel, update_channel, delete_channel))
+        .routes(writes_in(
+            routes!(list_channels, create_channel),
+            Bucket::Writes,
+        ))
+        .routes(writes_in(
+            routes!(get_channel, update_channel, delete_channel),
+            Bucket::Writes,
+        ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -29,15 +37,10 @@ pub struct ChannelQuery {
     /// Only this server's channels.
     #[param(value_type = Option<String>)]
     server_id: Option<Snowflake>,
-    limit: Option<i64>,
-    #[param(value_type = Option<String>)]
-    before: Option<Snowflake>,
-    #[param(value_type = Option<String>)]
-    after: Option<Snowflake>,
 }
 
 /// The channels you can read (of your servers, and your DMs), by id.
-#[utoipa::path(get, path = "/channels", tag = "channels", params(ChannelQuery),
+#[utoipa::path(get, path = "/channels", tag = "channels", params(ChannelQuery, PageParams),
     security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = [Channel]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -45,13 +48,8 @@ async fn list_channels(
     State(state): State<AppState>,
     actor: Actor,
     ApiQuery(q): ApiQuery<ChannelQuery>,
+    Paged(page): Paged,
 ) -> Result<Json<Vec<Channel>>, AppError> {
-    let page = PageParams {
-        limit: q.limit,
-        before: q.before,
-        after: q.after,
-    }
-    .page()?;
     Ok(Json(
         channels::list_channels(&state, &actor, q.server_id, &page).await?,
     ))

@@ -13,50 +13,50 @@ use crate::auth::Actor;
 use crate::domain::model::Reaction;
 use crate::domain::reactions::{self, AddReaction, ChangeReaction};
 use crate::error::{AppError, ErrorBody};
-use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, created};
+use crate::http::ratelimit::writes_in;
+use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, Paged, created};
 use crate::id::Snowflake;
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_reactions, add_reaction))
-        .routes(routes!(get_reaction, change_reaction, delete_reaction))
+        .routes(writes_in(
+            routes!(list_reactions, add_reaction),
+            Bucket::Messages,
+        ))
+        .routes(writes_in(
+            routes!(get_reaction, change_reaction, delete_reaction),
+            Bucket::Writes,
+        ))
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ReactionQuery {
-    /// The message (required).
-    #[param(value_type = String)]
+pub struct ReactionFilter {
+    /// Only the reactions on this message; without it, those on every
+    /// message you can read.
+    #[param(value_type = Option<String>)]
     message_id: Option<Snowflake>,
-    limit: Option<i64>,
+    /// Only this user's reactions.
     #[param(value_type = Option<String>)]
-    before: Option<Snowflake>,
-    #[param(value_type = Option<String>)]
-    after: Option<Snowflake>,
+    user_id: Option<Snowflake>,
 }
 
-/// The reactions on a message, oldest first.
-#[utoipa::path(get, path = "/emojis", tag = "emojis", params(ReactionQuery),
+/// Reactions, oldest first: those on one message (`message_id`), or on
+/// every message you can read; `user_id` keeps one user's.
+#[utoipa::path(get, path = "/emojis", tag = "emojis", params(ReactionFilter, PageParams),
     security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = [Reaction]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn list_reactions(
     State(state): State<AppState>,
     actor: Actor,
-    ApiQuery(q): ApiQuery<ReactionQuery>,
+    ApiQuery(filter): ApiQuery<ReactionFilter>,
+    Paged(page): Paged,
 ) -> Result<Json<Vec<Reaction>>, AppError> {
-    let message = q
-        .message_id
-        .ok_or_else(|| AppError::invalid("message_id", "is required"))?;
-    let page = PageParams {
-        limit: q.limit,
-        before: q.before,
-        after: q.after,
-    }
-    .page()?;
     Ok(Json(
-        reactions::list_reactions(&state, &actor, message, &page).await?,
+        reactions::list_reactions(&state, &actor, filter.message_id, filter.user_id, &page).await?,
     ))
 }
 

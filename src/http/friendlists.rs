@@ -11,17 +11,21 @@ use crate::auth::Actor;
 use crate::domain::model::Relationship;
 use crate::domain::relationships::{self, CreateRelationship, UpdateRelationship};
 use crate::error::{AppError, ErrorBody};
-use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, created};
+use crate::http::ratelimit::writes_in;
+use crate::http::{ApiJson, ApiPath, PageParams, Paged, created};
 use crate::id::Snowflake;
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_relationships, create_relationship))
-        .routes(routes!(
-            get_relationship,
-            update_relationship,
-            delete_relationship
+        .routes(writes_in(
+            routes!(list_relationships, create_relationship),
+            Bucket::Writes,
+        ))
+        .routes(writes_in(
+            routes!(get_relationship, update_relationship, delete_relationship),
+            Bucket::Writes,
         ))
 }
 
@@ -32,10 +36,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list_relationships(
     State(state): State<AppState>,
     actor: Actor,
-    ApiQuery(params): ApiQuery<PageParams>,
+    Paged(page): Paged,
 ) -> Result<Json<Vec<Relationship>>, AppError> {
     Ok(Json(
-        relationships::list_relationships(&state, &actor, &params.page()?).await?,
+        relationships::list_relationships(&state, &actor, &page).await?,
     ))
 }
 

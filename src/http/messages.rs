@@ -13,51 +13,48 @@ use crate::auth::Actor;
 use crate::domain::messages::{self, EditMessage, PostMessage};
 use crate::domain::model::Message;
 use crate::error::{AppError, ErrorBody};
-use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, created};
+use crate::http::ratelimit::writes_in;
+use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, Paged, created};
 use crate::id::Snowflake;
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_messages, create_message))
-        .routes(routes!(get_message, update_message, delete_message))
+        .routes(writes_in(
+            routes!(list_messages, create_message),
+            Bucket::Messages,
+        ))
+        .routes(writes_in(
+            routes!(get_message, update_message, delete_message),
+            Bucket::Writes,
+        ))
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct MessageQuery {
-    /// The channel (required).
-    #[param(value_type = String)]
+pub struct MessageFilter {
+    /// Only this channel's messages; without it, the messages of every
+    /// channel and DM you can read.
+    #[param(value_type = Option<String>)]
     channel_id: Option<Snowflake>,
-    limit: Option<i64>,
-    #[param(value_type = Option<String>)]
-    before: Option<Snowflake>,
-    /// Catch up: the messages right after this id.
-    #[param(value_type = Option<String>)]
-    after: Option<Snowflake>,
 }
 
-/// A channel's messages, newest first.
-#[utoipa::path(get, path = "/messages", tag = "messages", params(MessageQuery),
+/// Messages, newest first: one channel's (`channel_id`), or those of every
+/// channel and DM you can read. `after=ID` returns the messages right after
+/// `ID` (still newest first), which is how a client catches up.
+#[utoipa::path(get, path = "/messages", tag = "messages", params(MessageFilter, PageParams),
     security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = [Message]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn list_messages(
     State(state): State<AppState>,
     actor: Actor,
-    ApiQuery(q): ApiQuery<MessageQuery>,
+    ApiQuery(filter): ApiQuery<MessageFilter>,
+    Paged(page): Paged,
 ) -> Result<Json<Vec<Message>>, AppError> {
-    let channel = q
-        .channel_id
-        .ok_or_else(|| AppError::invalid("channel_id", "is required"))?;
-    let page = PageParams {
-        limit: q.limit,
-        before: q.before,
-        after: q.after,
-    }
-    .page()?;
     Ok(Json(
-        messages::list_messages(&state, &actor, channel, &page).await?,
+        messages::list_messages(&state, &actor, filter.channel_id, &page).await?,
     ))
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -25,7 +25,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::domain::from_json_bytes;
+use crate::domain::{from_json_bytes, invalid_input};
 use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::state::AppState;
@@ -107,43 +107,19 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
-/// The field a serde message is about: the path serde_path_to_error puts
-/// first (`content: invalid type ...`), or the name in "missing field `x`".
-fn field_of(message: &str) -> String {
-    if let Some(name) = crate::domain::missing_field(message) {
-        return name.to_owned();
-    }
-    match message.split_once(": ") {
-        Some((path, _)) if !path.contains(' ') && path != "." => path.to_owned(),
-        _ => "body".to_owned(),
-    }
-}
-
-/// A 422 naming the field serde complained about (never echoing the value).
-fn invalid_from_serde(text: &str) -> AppError {
-    let field = field_of(text);
-    let message = text.strip_prefix(&format!("{field}: ")).unwrap_or(text);
-    AppError::invalid(field, crate::domain::without_input(message))
-}
-
-/// `axum::extract::Query` with 422 answers naming the parameter.
+/// Query parameters, parsed like bodies (`serde_path_to_error`): a bad
+/// one is a 422 naming the parameter.
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| {
-                let text = e.body_text();
-                let text = text
-                    .split_once("query string: ")
-                    .map_or(text.as_str(), |(_, r)| r)
-                    .to_owned();
-                invalid_from_serde(&text)
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let params = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(params)
+            .map(Self)
+            .map_err(invalid_input)
     }
 }
 
@@ -161,7 +137,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     }
 }
 
-/// Pagination parameters shared by every list.
+/// Pagination parameters shared by every list (see `Paged`).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
@@ -175,17 +151,26 @@ pub struct PageParams {
     pub after: Option<Snowflake>,
 }
 
-impl PageParams {
-    pub fn page(&self) -> Result<Page, AppError> {
-        let limit = self.limit.unwrap_or(Page::DEFAULT_LIMIT);
+/// The page a list route was asked for: `limit` (1-100, default 50),
+/// `before`, `after`, from the query string. A list route takes this and,
+/// if it filters, an `ApiQuery` of its own filter parameters; both read the
+/// same query string, each ignoring the other's parameters.
+pub struct Paged(pub Page);
+
+impl<S: Send + Sync> FromRequestParts<S> for Paged {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let ApiQuery(params) = ApiQuery::<PageParams>::from_request_parts(parts, state).await?;
+        let limit = params.limit.unwrap_or(Page::DEFAULT_LIMIT);
         if !(1..=Page::MAX_LIMIT).contains(&limit) {
             return Err(AppError::invalid("limit", "must be 1 to 100"));
         }
-        Ok(Page {
+        Ok(Self(Page {
             limit,
-            before: self.before,
-            after: self.after,
-        })
+            before: params.before,
+            after: params.after,
+        }))
     }
 }
 
@@ -281,10 +266,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            limits,
-            ratelimit::enforce,
-        ))
+        .layer(axum::Extension(ratelimit::Limits(limits)))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -314,22 +296,4 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::field_of;
-
-    #[test]
-    fn field_names_come_out_of_serde_messages() {
-        assert_eq!(
-            field_of("content: invalid type: integer `5`, expected a string at line 1 column 13"),
-            "content"
-        );
-        assert_eq!(
-            field_of("missing field `password` at line 1 column 2"),
-            "password"
-        );
-        assert_eq!(field_of("expected value at line 1 column 1"), "body");
-    }
 }

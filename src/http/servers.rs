@@ -12,18 +12,29 @@ use crate::auth::Actor;
 use crate::domain::model::{Invite, Member, Server};
 use crate::domain::servers::{self, CreateInvite, CreateServer, UpdateMember, UpdateServer};
 use crate::error::{AppError, ErrorBody};
-use crate::http::{ApiJson, ApiPath, ApiQuery, OptionalJson, PageParams, created};
+use crate::http::ratelimit::writes_in;
+use crate::http::{ApiJson, ApiPath, OptionalJson, PageParams, Paged, created};
 use crate::id::Snowflake;
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_servers, create_server))
-        .routes(routes!(get_server, update_server, delete_server))
-        .routes(routes!(create_invite))
-        .routes(routes!(accept_invite))
-        .routes(routes!(list_members))
-        .routes(routes!(update_member, remove_member))
+        .routes(writes_in(
+            routes!(list_servers, create_server),
+            Bucket::Writes,
+        ))
+        .routes(writes_in(
+            routes!(get_server, update_server, delete_server),
+            Bucket::Writes,
+        ))
+        .routes(writes_in(routes!(create_invite), Bucket::Writes))
+        .routes(writes_in(routes!(accept_invite), Bucket::Writes))
+        .routes(writes_in(routes!(list_members), Bucket::Writes))
+        .routes(writes_in(
+            routes!(update_member, remove_member),
+            Bucket::Writes,
+        ))
 }
 
 /// The servers you are a member of.
@@ -33,11 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list_servers(
     State(state): State<AppState>,
     actor: Actor,
-    ApiQuery(params): ApiQuery<PageParams>,
+    Paged(page): Paged,
 ) -> Result<Json<Vec<Server>>, AppError> {
-    Ok(Json(
-        servers::list_servers(&state, &actor, &params.page()?).await?,
-    ))
+    Ok(Json(servers::list_servers(&state, &actor, &page).await?))
 }
 
 /// Create a server; you become its owner, and it gets a `general` channel.
@@ -132,10 +141,10 @@ async fn list_members(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Snowflake>,
-    ApiQuery(params): ApiQuery<PageParams>,
+    Paged(page): Paged,
 ) -> Result<Json<Vec<Member>>, AppError> {
     Ok(Json(
-        servers::list_members(&state, &actor, id, &params.page()?).await?,
+        servers::list_members(&state, &actor, id, &page).await?,
     ))
 }
 

@@ -13,14 +13,19 @@ use crate::auth::Actor;
 use crate::domain::model::User;
 use crate::domain::users::{self, SignUp, UpdateUser};
 use crate::error::{AppError, ErrorBody};
-use crate::http::{ApiJson, ApiPath, ApiQuery, created};
+use crate::http::ratelimit::writes_in;
+use crate::http::{ApiJson, ApiPath, ApiQuery, PageParams, Paged, created};
 use crate::id::Snowflake;
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user, delete_user))
+        .routes(writes_in(routes!(list_users, create_user), Bucket::Auth))
+        .routes(writes_in(
+            routes!(get_user, update_user, delete_user),
+            Bucket::Writes,
+        ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -28,28 +33,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct UserQuery {
     /// Username prefix, case-insensitive.
     q: Option<String>,
-    limit: Option<i64>,
-    #[param(value_type = Option<String>)]
-    before: Option<Snowflake>,
-    #[param(value_type = Option<String>)]
-    after: Option<Snowflake>,
 }
 
 /// Search users by username prefix.
-#[utoipa::path(get, path = "/users", tag = "users", params(UserQuery),
+#[utoipa::path(get, path = "/users", tag = "users", params(UserQuery, PageParams),
     security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = [User]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_users(
     State(state): State<AppState>,
     actor: Actor,
     ApiQuery(query): ApiQuery<UserQuery>,
+    Paged(page): Paged,
 ) -> Result<Json<Vec<User>>, AppError> {
-    let page = crate::http::PageParams {
-        limit: query.limit,
-        before: query.before,
-        after: query.after,
-    }
-    .page()?;
     if let Some(q) = &query.q
         && q.chars().count() > 32
     {

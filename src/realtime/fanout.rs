@@ -1,28 +1,40 @@
 //! Fan-out: one task reads the event bus in order and emits each event
 //! once to the rooms of its audience (socketioxide encodes a broadcast
-//! once for all its sockets). Membership changes move sockets between
-//! rooms here, so a join, leave, kick or deletion takes effect on every
-//! live socket of that user at once. Events are emitted in bus order,
-//! so sockets see a channel's messages in commit order.
+//! once for all its sockets). The audience comes with the event, decided
+//! by the domain, so this loop never queries the database. Membership
+//! changes move sockets between rooms here, so a join, leave, kick or
+//! deletion takes effect on every live socket of that user at once. Events
+//! are emitted in bus order, so sockets see a channel's messages in commit
+//! order.
+//!
+//! If this task falls behind by more than the bus holds, the events it
+//! missed may have taken rights away (a kick, a logout): it disconnects
+//! every socket rather than let one keep receiving what it may no longer
+//! see. Clients reconnect, get rooms built from the database, and catch up
+//! through `GET /messages?after=`.
 
 use serde_json::Value;
 use socketioxide::SocketIo;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::events::{Audience, Envelope, Event};
-use crate::id::Snowflake;
-use crate::realtime::{Realtime, server_room, session_room, user_room};
+use crate::events::{Audience, Envelope, Event, EventBus};
+use crate::realtime::{server_room, session_room, user_room};
 
-/// Above this many cached channel scopes the cache starts over.
-const MAX_CACHED_SCOPES: usize = 100_000;
-
-pub async fn run(io: SocketIo, rt: Realtime) {
-    let mut events = rt.app.events.subscribe();
+/// Delivers every event on `bus`. It is given the bus and the sockets
+/// only, no database handle: delivery cannot query.
+pub async fn run(io: SocketIo, bus: EventBus) {
+    let mut events = bus.subscribe();
     loop {
         match events.recv().await {
-            Ok(envelope) => deliver(&io, &rt, &envelope).await,
+            Ok(envelope) => deliver(&io, &envelope).await,
             Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "real-time fan-out fell behind; events were dropped");
+                tracing::warn!(
+                    missed,
+                    "real-time fan-out fell behind; disconnecting every socket so clients resync"
+                );
+                if let Err(e) = io.disconnect().await {
+                    tracing::error!(error = %e, "disconnecting sockets after a lag");
+                }
             }
             Err(RecvError::Closed) => break,
         }
@@ -37,7 +49,7 @@ fn payload(event: &Event) -> Value {
     }
 }
 
-async fn deliver(io: &SocketIo, rt: &Realtime, envelope: &Envelope) {
+async fn deliver(io: &SocketIo, envelope: &Envelope) {
     let event = &envelope.event;
     // Sockets that must be in a room before the event goes out.
     match event {
@@ -63,7 +75,7 @@ async fn deliver(io: &SocketIo, rt: &Realtime, envelope: &Envelope) {
         }
         _ => {}
     }
-    let rooms = rooms_for(rt, &envelope.audience).await;
+    let rooms = rooms_for(&envelope.audience);
     if !rooms.is_empty()
         && let Err(e) = io.to(rooms).emit(event.name(), &payload(event)).await
     {
@@ -83,12 +95,6 @@ async fn deliver(io: &SocketIo, rt: &Realtime, envelope: &Envelope) {
         Event::ServerDelete { id } => {
             let _ = io.within(server_room(*id)).leave(server_room(*id)).await;
         }
-        Event::ChannelDelete { id, .. } => {
-            rt.scopes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(id);
-        }
         Event::UserDelete { id } => {
             let _ = io.to(user_room(*id)).disconnect().await;
         }
@@ -96,48 +102,17 @@ async fn deliver(io: &SocketIo, rt: &Realtime, envelope: &Envelope) {
     }
 }
 
-async fn rooms_for(rt: &Realtime, audience: &Audience) -> Vec<String> {
+fn rooms_for(audience: &Audience) -> Vec<String> {
     match audience {
         Audience::Server(id) => vec![server_room(*id)],
         Audience::Users(ids) => ids.iter().copied().map(user_room).collect(),
-        Audience::Channel(id) => channel_rooms(rt, *id).await,
-        Audience::Contacts(user) => match rt.app.store.contact_rooms(*user).await {
-            Ok((servers, friends)) => std::iter::once(user_room(*user))
-                .chain(servers.into_iter().map(server_room))
-                .chain(friends.into_iter().map(user_room))
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "resolving contacts");
-                Vec::new()
-            }
-        },
+        Audience::Contacts {
+            user,
+            servers,
+            friends,
+        } => std::iter::once(user_room(*user))
+            .chain(servers.iter().copied().map(server_room))
+            .chain(friends.iter().copied().map(user_room))
+            .collect(),
     }
-}
-
-/// A server channel's events go to its server's room, a DM's to its two
-/// users' rooms.
-async fn channel_rooms(rt: &Realtime, channel: Snowflake) -> Vec<String> {
-    if let Some(rooms) = rt
-        .scopes
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&channel)
-    {
-        return rooms.clone();
-    }
-    let rooms = match rt.app.store.channel_scope(channel).await {
-        Ok(Some((Some(server), _))) => vec![server_room(server)],
-        Ok(Some((None, Some([a, b])))) => vec![user_room(a), user_room(b)],
-        Ok(_) => return Vec::new(),
-        Err(e) => {
-            tracing::error!(error = %e, "resolving a channel's audience");
-            return Vec::new();
-        }
-    };
-    let mut scopes = rt.scopes.lock().unwrap_or_else(|e| e.into_inner());
-    if scopes.len() >= MAX_CACHED_SCOPES {
-        scopes.clear();
-    }
-    scopes.insert(channel, rooms.clone());
-    rooms
 }

@@ -1,12 +1,12 @@
 //! Client events: `chat`, `typing`, `presence`, and `disconnect`. Each
-//! parses its payload, asks the domain (which asks `perms`), and answers
-//! through the ack: `{"message": ...}` / `{"ok": true}` or
-//! `{"error": {"code", "message"}}`, the same errors as REST.
+//! parses its payload and calls the domain (which asks `perms`), then
+//! answers through the ack: `{"message": ...}` / `{"ok": true}` or
+//! `{"error": {"code", "message"}}`, the same errors as REST. Handlers only
+//! translate; the rules are the domain's.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
@@ -16,29 +16,26 @@ use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
 use crate::auth::Actor;
-use crate::domain::channels::readable_channel;
 use crate::domain::from_json_value;
 use crate::domain::messages::{self, PostMessage};
+use crate::domain::presence;
+use crate::domain::typing::{self, TypingThrottle};
 use crate::domain::values::PresenceStatus;
 use crate::error::AppError;
-use crate::events::{Audience, Event};
 use crate::id::Snowflake;
-use crate::perms;
-use crate::realtime::Realtime;
+use crate::state::AppState;
 
 /// Client events a socket may send per minute (in the spirit of
 /// Discord's gateway limit of 120).
 pub const EVENTS_PER_MINUTE: u32 = 120;
 /// Refused events after which a flooding socket is disconnected.
 const STRIKES_BEFORE_DISCONNECT: u32 = 20;
-/// At most one `typing` per channel and socket in this interval.
-const TYPING_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Per-socket counters (kept in the socket's extensions).
 pub struct SocketLimits {
     events: DefaultDirectRateLimiter,
     strikes: AtomicU32,
-    last_typing: std::sync::Mutex<Option<(Snowflake, Instant)>>,
+    typing: TypingThrottle,
 }
 
 impl SocketLimits {
@@ -47,7 +44,7 @@ impl SocketLimits {
         Self {
             events: RateLimiter::direct(Quota::per_minute(per_minute)),
             strikes: AtomicU32::new(0),
-            last_typing: std::sync::Mutex::new(None),
+            typing: TypingThrottle::default(),
         }
     }
 }
@@ -102,15 +99,15 @@ fn limits_of(s: &SocketRef) -> Arc<SocketLimits> {
 /// `POST /messages`; the ack is `{"message"}` or `{"error"}`.
 async fn chat(
     s: SocketRef,
-    State(rt): State<Realtime>,
-    Extension(user): Extension<Actor>,
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
     let result = async {
         admit(&s, &limits_of(&s))?;
         let input: PostMessage = parse(data)?;
-        messages::create_message(&rt.app, &user, input).await
+        messages::create_message(&app, &actor, input).await
     }
     .await;
     answer(ack, result.map(|message| json!({ "message": message })));
@@ -121,12 +118,12 @@ struct Typing {
     channel_id: Snowflake,
 }
 
-/// `typing {channel_id}`: fans out `typing {channel_id, user_id}` to the
-/// channel's readers, at most once per channel every few seconds.
+/// `typing {channel_id}`: `typing {channel_id, user_id}` to the channel's
+/// readers (see `domain::typing`).
 async fn typing(
     s: SocketRef,
-    State(rt): State<Realtime>,
-    Extension(user): Extension<Actor>,
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
@@ -134,26 +131,7 @@ async fn typing(
         let limits = limits_of(&s);
         admit(&s, &limits)?;
         let input: Typing = parse(data)?;
-        let (channel, access) = readable_channel(&rt.app, &user, input.channel_id).await?;
-        perms::can_post_in_channel(access)?;
-        {
-            let mut last = limits.last_typing.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((previous, at)) = *last
-                && previous == channel.id
-                && at.elapsed() < TYPING_INTERVAL
-            {
-                return Ok(()); // throttled: the earlier one still shows
-            }
-            *last = Some((channel.id, Instant::now()));
-        }
-        rt.app.events.publish(
-            Audience::Channel(channel.id),
-            Event::Typing {
-                channel_id: channel.id,
-                user_id: user.user_id,
-            },
-        );
-        Ok::<_, AppError>(())
+        typing::start_typing(&app, &actor, input.channel_id, &limits.typing).await
     }
     .await;
     answer(ack, result.map(|()| json!({ "ok": true })));
@@ -167,30 +145,15 @@ struct SetPresence {
 /// `presence {status}`: online, idle, dnd or invisible.
 async fn presence(
     s: SocketRef,
-    State(rt): State<Realtime>,
-    Extension(user): Extension<Actor>,
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
     let result = async {
         admit(&s, &limits_of(&s))?;
         let input: SetPresence = parse(data)?;
-        if input.status == PresenceStatus::Offline {
-            return Err(AppError::invalid(
-                "status",
-                "must be online, idle, dnd or invisible",
-            ));
-        }
-        if let Some(status) = rt.presence.set(user.user_id, input.status) {
-            rt.app.events.publish(
-                Audience::Contacts(user.user_id),
-                Event::PresenceUpdate {
-                    user_id: user.user_id,
-                    status,
-                },
-            );
-        }
-        Ok(())
+        presence::set_status(&app, &actor, input.status).await
     }
     .await;
     answer(ack, result.map(|()| json!({ "ok": true })));
@@ -206,18 +169,10 @@ async fn unknown_event(s: SocketRef, ack: AckSender) {
 
 /// A user's last socket closing takes them offline.
 async fn disconnect(
-    State(rt): State<Realtime>,
-    Extension(user): Extension<Actor>,
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     reason: DisconnectReason,
 ) {
-    tracing::debug!(user = %user.user_id, %reason, "socket disconnected");
-    if let Some(status) = rt.presence.disconnect(user.user_id) {
-        rt.app.events.publish(
-            Audience::Contacts(user.user_id),
-            Event::PresenceUpdate {
-                user_id: user.user_id,
-                status,
-            },
-        );
-    }
+    tracing::debug!(user = %actor.user_id, %reason, "socket disconnected");
+    presence::socket_closed(&app, &actor).await;
 }

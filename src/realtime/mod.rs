@@ -11,13 +11,9 @@
 
 pub mod fanout;
 pub mod handlers;
-pub mod presence;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -26,14 +22,9 @@ use socketioxide::{ParserConfig, SocketIo};
 
 use crate::auth::{Actor, Intent};
 use crate::config::Config;
-use crate::domain::model::{Channel, Relationship, Server, User};
-use crate::domain::values::PresenceStatus as Status;
-use crate::error::AppError;
-use crate::events::{Audience, Event};
+use crate::domain::{presence, ready};
 use crate::id::Snowflake;
 use crate::state::AppState;
-use crate::store::Page;
-use presence::Presence;
 
 /// Packets queued for one socket before it counts as not reading; a socket
 /// whose queue is full is dropped at its next heartbeat.
@@ -44,18 +35,6 @@ pub const MAX_PACKET_BYTES: usize = 64 * 1024;
 const MAX_ATTACHMENTS: usize = 4;
 /// Matches the idle WebSocket footprint measured for the benchmarks.
 const WS_READ_BUFFER_BYTES: usize = 1024;
-/// The most items of each kind `ready` carries.
-const READY_LIMIT: i64 = 1000;
-
-/// State shared by every socket handler.
-#[derive(Clone)]
-pub struct Realtime {
-    pub app: AppState,
-    pub presence: Arc<Presence>,
-    /// Channel id -> where its events go. A channel never moves between
-    /// servers, so entries never go stale; the map is cleared when large.
-    scopes: Arc<Mutex<HashMap<Snowflake, Vec<String>>>>,
-}
 
 /// The gateway's handles: the tower layer to mount, the Socket.IO handle,
 /// and the fan-out task.
@@ -67,13 +46,8 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(app: AppState, config: &Config) -> Self {
-        let rt = Realtime {
-            app,
-            presence: Arc::new(Presence::default()),
-            scopes: Arc::new(Mutex::new(HashMap::new())),
-        };
         let (layer, io) = SocketIo::builder()
-            .with_state(rt.clone())
+            .with_state(app.clone())
             .max_buffer_size(MAX_QUEUED_PACKETS)
             .max_payload(MAX_PACKET_BYTES as u64)
             .ws_max_message_size(MAX_PACKET_BYTES)
@@ -92,7 +66,7 @@ impl Gateway {
             )
             .build_layer();
         io.ns("/", on_connect.with(authenticate));
-        let fanout = tokio::spawn(fanout::run(io.clone(), rt));
+        let fanout = tokio::spawn(fanout::run(io.clone(), app.events.clone()));
         Self { layer, io, fanout }
     }
 
@@ -131,99 +105,37 @@ impl std::fmt::Display for Unauthorized {
 /// is refused: that is cross-site WebSocket hijacking.
 async fn authenticate(
     s: SocketRef,
-    State(rt): State<Realtime>,
+    State(app): State<AppState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Unauthorized> {
     let token = auth
         .ok()
         .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
-    let user = Actor::authenticate(&rt.app, &s.req_parts().headers, token, Intent::Handshake)
+    let user = Actor::authenticate(&app, &s.req_parts().headers, token, Intent::Handshake)
         .await
         .map_err(|_| Unauthorized)?;
     s.extensions.insert(user);
     // Rooms and handlers are set up here, before the server confirms the
     // connection: a client may emit the moment it is confirmed, and must
     // neither miss events nor have its first events dropped.
-    let servers = rt
-        .app
-        .store
-        .server_ids_of(user.user_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "socket rooms");
-            Unauthorized
-        })?;
+    let servers = ready::joined_servers(&app, &user).await.map_err(|e| {
+        tracing::error!(error = %e, "socket rooms");
+        Unauthorized
+    })?;
     s.join(user_room(user.user_id));
     s.join(session_room(user.session_id));
     s.join(servers.into_iter().map(server_room).collect::<Vec<_>>());
     handlers::register(&s);
     // Counted here, with the disconnect handler in place, so that every
     // counted socket is also uncounted.
-    if let Some(status) = rt.presence.connect(user.user_id) {
-        rt.app.events.publish(
-            Audience::Contacts(user.user_id),
-            Event::PresenceUpdate {
-                user_id: user.user_id,
-                status,
-            },
-        );
-    }
+    presence::socket_opened(&app, &user).await;
     Ok(())
 }
 
-/// What a client needs to draw its first screen.
-#[derive(Serialize)]
-pub struct Ready {
-    pub user: User,
-    pub servers: Vec<Server>,
-    pub channels: Vec<Channel>,
-    pub relationships: Vec<Relationship>,
-    pub presences: Vec<PresenceUpdate>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct PresenceUpdate {
-    pub user_id: Snowflake,
-    pub status: Status,
-}
-
-async fn ready(rt: &Realtime, user: Snowflake) -> Result<Ready, AppError> {
-    let store = &rt.app.store;
-    let all = Page {
-        limit: READY_LIMIT,
-        before: None,
-        after: None,
-    };
-    let me = store
-        .user(user, Some(user))
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    let servers = store.servers_of(user, &all).await?;
-    let channels = store.visible_channels(user, &all).await?;
-    let relationships = store.relationships_of(user, &all).await?;
-    let presences = store
-        .contact_ids(user)
-        .await?
-        .into_iter()
-        .map(|id| PresenceUpdate {
-            user_id: id,
-            status: rt.presence.status_of(id),
-        })
-        .filter(|p| p.status != Status::Offline)
-        .collect();
-    Ok(Ready {
-        user: me,
-        servers,
-        channels,
-        relationships,
-        presences,
-    })
-}
-
-async fn on_connect(s: SocketRef, State(rt): State<Realtime>, Extension(user): Extension<Actor>) {
+async fn on_connect(s: SocketRef, State(app): State<AppState>, Extension(user): Extension<Actor>) {
     // Rooms are joined first, so `ready` already reflects any event the
     // socket receives before it.
-    match ready(&rt, user.user_id).await {
+    match ready::ready(&app, &user).await {
         Ok(ready) => {
             let _ = s.emit("ready", &ready);
         }

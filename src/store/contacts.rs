@@ -1,9 +1,17 @@
-//! The look-ups the real-time gateway needs to route events: which
-//! servers a user is in, who their friends are, where a channel's events go.
+//! Who is connected to whom: which servers a user is in, who their friends
+//! are, how many servers and channels there are. The domain uses these to
+//! decide an event's audience and to enforce quantity limits.
 
 use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::store::{Store, read};
+
+/// Through what others see a user: the servers they share and friendship.
+#[derive(Clone, Debug, Default)]
+pub struct Contacts {
+    pub servers: Vec<Snowflake>,
+    pub friends: Vec<Snowflake>,
+}
 
 impl Store {
     /// Ids of the servers `user` is a member of.
@@ -53,14 +61,11 @@ impl Store {
     }
 
     /// The servers and friends through which others see `user`.
-    pub async fn contact_rooms(
-        &self,
-        user: Snowflake,
-    ) -> Result<(Vec<Snowflake>, Vec<Snowflake>), AppError> {
-        Ok((
-            self.server_ids_of(user).await?,
-            self.friend_ids(user).await?,
-        ))
+    pub async fn contact_rooms(&self, user: Snowflake) -> Result<Contacts, AppError> {
+        Ok(Contacts {
+            servers: self.server_ids_of(user).await?,
+            friends: self.friend_ids(user).await?,
+        })
     }
 
     /// Everyone who shares a server with `user`, and their friends.
@@ -79,27 +84,5 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         Ok(ids.into_iter().map(Snowflake).collect())
-    }
-
-    /// Where a channel lives: its server, or its two DM users.
-    pub async fn channel_scope(
-        &self,
-        channel: Snowflake,
-    ) -> Result<Option<(Option<Snowflake>, Option<[Snowflake; 2]>)>, AppError> {
-        let row = read!(self, |pool| {
-            sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<i64>)>(
-                "SELECT server_id, dm_low, dm_high FROM channels WHERE id = $1",
-            )
-            .bind(channel.0)
-            .fetch_optional(pool)
-            .await
-        })?;
-        Ok(row.map(|(server, low, high)| {
-            let pair = match (low, high) {
-                (Some(a), Some(b)) => Some([Snowflake(a), Snowflake(b)]),
-                _ => None,
-            };
-            (server.map(Snowflake), pair)
-        }))
     }
 }

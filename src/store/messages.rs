@@ -1,183 +1,22 @@
 //! Messages, with their authors and reaction tallies.
 //!
-//! Every message insert goes through one `MessageWriter` task per process,
-//! on both databases. It takes all inserts queued while the previous commit
-//! ran, gives them their ids in queue order, commits them in one
-//! transaction, and only then publishes their `message_create` events (in
-//! the same order) and answers each caller. So:
-//! - durability is that of a commit per insert, but the commit cost is
-//!   shared by the batch (group commit), which is what lets one SQLite file
-//!   take tens of thousands of messages a second;
-//! - within a channel, ids, commit order and event order agree, so a
-//!   client that saw message N and asks for `after=N` misses nothing.
-//!
-//! Publishing from here is the one place the store touches the event bus;
-//! it must, because only the writer knows the commit order.
+//! New messages are inserted in batches (`insert_messages`, one
+//! transaction per batch); the group-commit writer that forms the batches,
+//! gives ids and publishes in commit order is `domain::message_writer`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-
-use sqlx::{PgPool, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::model::{Author, Message, ReactionSummary, rfc3339};
 use crate::error::{AppError, is_foreign_key_violation};
-use crate::events::{Audience, Event, EventBus};
-use crate::id::{IdGenerator, Snowflake};
+use crate::id::Snowflake;
 use crate::store::{Page, Store, paged_sql, read, write};
-
-/// The most inserts one group commit takes.
-const MAX_BATCH: usize = 1024;
-/// Inserts that may wait for the writer before callers wait to enqueue.
-const QUEUE_DEPTH: usize = 8192;
-
-/// A message to post; the writer gives it its id and time.
-#[derive(Clone, Debug)]
-pub struct NewMessage {
-    pub channel_id: Snowflake,
-    pub author: Author,
-    pub content: String,
-    pub reply_to: Option<Snowflake>,
-    pub nonce: Option<String>,
-    /// Who receives its `message_create`.
-    pub audience: Audience,
-}
 
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (id, channel_id, author_id, content, reply_to, created_at)
      VALUES ($1, $2, $3, $4, $5, $6)";
 
-/// The insert statement for one message, for whichever driver it meets.
-macro_rules! insert_query {
-    ($m:expr) => {
-        sqlx::query(INSERT_MESSAGE)
-            .bind($m.id.0)
-            .bind($m.channel_id.0)
-            .bind($m.author_id.0)
-            .bind($m.content.as_str())
-            .bind($m.reply_to.map(|r| r.0))
-            .bind($m.id.timestamp_ms())
-    };
-}
-
-struct Job {
-    message: NewMessage,
-    done: oneshot::Sender<Result<Message, AppError>>,
-}
-
-/// Where the writer commits.
-#[derive(Clone)]
-pub enum WriterDb {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-/// The single writer of messages; see the module comment.
-#[derive(Clone)]
-pub struct MessageWriter {
-    queue: mpsc::Sender<Job>,
-}
-
-impl MessageWriter {
-    pub fn spawn(db: WriterDb, ids: Arc<IdGenerator>, events: EventBus) -> Self {
-        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run_writer(db, ids, events, jobs));
-        Self { queue }
-    }
-
-    pub async fn insert(&self, message: NewMessage) -> Result<Message, AppError> {
-        let (done, answer) = oneshot::channel();
-        self.queue
-            .send(Job { message, done })
-            .await
-            .map_err(|_| AppError::Internal("message writer stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal("message writer dropped a job".into()))?
-    }
-}
-
-async fn run_writer(
-    db: WriterDb,
-    ids: Arc<IdGenerator>,
-    events: EventBus,
-    mut jobs: mpsc::Receiver<Job>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let messages: Vec<Message> = batch.iter().map(|job| stamp(&ids, &job.message)).collect();
-        let refs: Vec<&Message> = messages.iter().collect();
-        let results: Vec<Result<(), AppError>> = match commit_batch(&db, &refs).await {
-            Ok(()) => batch.iter().map(|_| Ok(())).collect(),
-            // One bad insert (say, its channel was just deleted) must not
-            // fail the others: retry each on its own, in order.
-            Err(_) => {
-                let mut results = Vec::with_capacity(refs.len());
-                for m in &refs {
-                    results.push(commit_batch(&db, &[m]).await.map_err(insert_error));
-                }
-                results
-            }
-        };
-        for ((job, message), result) in batch.drain(..).zip(messages).zip(results) {
-            let answer = result.map(|()| {
-                events.publish(
-                    job.message.audience.clone(),
-                    Event::MessageCreate(message.clone()),
-                );
-                message
-            });
-            let _ = job.done.send(answer);
-        }
-    }
-}
-
-/// The message as it will be stored and shown, with a fresh id.
-fn stamp(ids: &IdGenerator, new: &NewMessage) -> Message {
-    let id = ids.next();
-    Message {
-        id,
-        channel_id: new.channel_id,
-        author_id: new.author.id,
-        author: new.author.clone(),
-        content: new.content.clone(),
-        reply_to: new.reply_to,
-        created_at: rfc3339(id.timestamp_ms()),
-        edited_at: None,
-        reactions: Vec::new(),
-        nonce: new.nonce.clone(),
-    }
-}
-
-async fn commit_batch(db: &WriterDb, messages: &[&Message]) -> Result<(), sqlx::Error> {
-    match db {
-        WriterDb::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
-            for m in messages {
-                insert_query!(m).execute(&mut *tx).await?;
-            }
-            tx.commit().await
-        }
-        WriterDb::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            for m in messages {
-                insert_query!(m).execute(&mut *tx).await?;
-            }
-            tx.commit().await
-        }
-    }
-}
-
-fn insert_error(e: sqlx::Error) -> AppError {
-    if is_foreign_key_violation(&e) {
-        AppError::NotFound("channel")
-    } else {
-        e.into()
-    }
-}
-
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(crate) struct MessageRow {
     id: i64,
     channel_id: i64,
     author_id: i64,
@@ -212,16 +51,36 @@ impl MessageRow {
     }
 }
 
-const MESSAGE_SELECT: &str =
-    "SELECT m.id, m.channel_id, m.author_id, u.username, u.display_name, u.deleted_at,
-        m.content, m.reply_to, m.created_at, m.edited_at
-     FROM messages m JOIN users u ON u.id = m.author_id";
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "m.id, m.channel_id, m.author_id, u.username, u.display_name, u.deleted_at,
+        m.content, m.reply_to, m.created_at, m.edited_at";
+pub(crate) const MESSAGE_JOINS: &str = "JOIN users u ON u.id = m.author_id";
 
 impl Store {
-    /// Stores a message through the writer; returns it as stored, after
-    /// its `message_create` went out.
-    pub async fn insert_message(&self, message: NewMessage) -> Result<Message, AppError> {
-        self.message_writer.insert(message).await
+    /// Inserts `messages` in one transaction: all or none. A message whose
+    /// channel no longer exists fails the batch with 404 `channel`.
+    pub async fn insert_messages(&self, messages: &[&Message]) -> Result<(), AppError> {
+        let result = write!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            for m in messages {
+                sqlx::query(INSERT_MESSAGE)
+                    .bind(m.id.0)
+                    .bind(m.channel_id.0)
+                    .bind(m.author_id.0)
+                    .bind(m.content.as_str())
+                    .bind(m.reply_to.map(|r| r.0))
+                    .bind(m.id.timestamp_ms())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await);
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("channel")),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One message with its author (no reactions: a new message has none).
@@ -230,7 +89,8 @@ impl Store {
         id: Snowflake,
         viewer: Snowflake,
     ) -> Result<Option<Message>, AppError> {
-        let sql = format!("{MESSAGE_SELECT} WHERE m.id = $1");
+        let sql =
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} WHERE m.id = $1");
         let row = read!(self, |pool| {
             sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
@@ -268,7 +128,9 @@ impl Store {
     ) -> Result<Vec<Message>, AppError> {
         let (after, before) = page.bounds();
         let sql = paged_sql(
-            &format!("{MESSAGE_SELECT} WHERE m.channel_id = $1 AND m.id > $2 AND m.id < $3"),
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} WHERE m.channel_id = $1 AND m.id > $2 AND m.id < $3"
+            ),
             "m.id",
             page,
             true,
@@ -283,10 +145,19 @@ impl Store {
                 .fetch_all(pool)
                 .await
         })?;
+        self.with_tallies(page.arrange(rows, true), viewer).await
+    }
+
+    /// The messages of `rows`, in order, with their reaction tallies for
+    /// `viewer` (one query for the whole page).
+    pub(crate) async fn with_tallies(
+        &self,
+        rows: Vec<MessageRow>,
+        viewer: Snowflake,
+    ) -> Result<Vec<Message>, AppError> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut tallies = self.reaction_tallies(&ids, viewer).await?;
-        Ok(page
-            .arrange(rows, true)
+        Ok(rows
             .into_iter()
             .map(|r| {
                 let reactions = tallies.remove(&r.id).unwrap_or_default();

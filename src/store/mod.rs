@@ -6,7 +6,8 @@
 //! SQLite runs in WAL mode with one writer connection (SQLite allows one
 //! writer at a time; queuing in our pool is cheaper than SQLITE_BUSY
 //! retries) and a pool of read-only connections. Message inserts, the hot
-//! write path, go through a group-commit writer (see `messages.rs`).
+//! write path, are committed in batches by the domain's group-commit
+//! writer (`domain::message_writer`).
 //!
 //! The store knows nothing of HTTP or permissions; it returns domain
 //! models and `AppError`.
@@ -19,15 +20,13 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use std::sync::Arc;
-
 use crate::config::SqliteSync;
 use crate::error::AppError;
-use crate::events::EventBus;
-use crate::id::{IdGenerator, Snowflake};
+use crate::id::Snowflake;
 
 pub mod channels;
 pub mod contacts;
+pub mod feeds;
 pub mod invites;
 pub mod members;
 pub mod messages;
@@ -49,7 +48,6 @@ pub enum Db {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
-    pub(crate) message_writer: messages::MessageWriter,
 }
 
 /// Runs `$body` with `$pool` bound to a pool for reading.
@@ -75,14 +73,7 @@ pub(crate) use {read, write};
 
 impl Store {
     /// Connects, creating an SQLite file if needed, and runs migrations.
-    /// The message writer mints ids with `ids` and publishes on `events`.
-    pub async fn connect(
-        url: &str,
-        pool_size: u32,
-        sync: SqliteSync,
-        ids: Arc<IdGenerator>,
-        events: EventBus,
-    ) -> Result<Self, AppError> {
+    pub async fn connect(url: &str, pool_size: u32, sync: SqliteSync) -> Result<Self, AppError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.max(2))
@@ -90,14 +81,8 @@ impl Store {
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
-            let message_writer = messages::MessageWriter::spawn(
-                messages::WriterDb::Postgres(pool.clone()),
-                ids,
-                events,
-            );
             return Ok(Self {
                 db: Db::Postgres(pool),
-                message_writer,
             });
         }
         if !url.starts_with("sqlite:") {
@@ -132,11 +117,8 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        let message_writer =
-            messages::MessageWriter::spawn(messages::WriterDb::Sqlite(write.clone()), ids, events);
         Ok(Self {
             db: Db::Sqlite { read, write },
-            message_writer,
         })
     }
 

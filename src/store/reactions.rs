@@ -7,7 +7,7 @@ use crate::id::Snowflake;
 use crate::store::{Page, Store, paged_sql, read, write};
 
 #[derive(sqlx::FromRow)]
-struct ReactionRow {
+pub(crate) struct ReactionRow {
     id: i64,
     message_id: i64,
     channel_id: i64,
@@ -41,13 +41,15 @@ impl Store {
     pub async fn add_reaction(&self, reaction: &Reaction) -> Result<(), AppError> {
         let result = write!(self, |pool| {
             sqlx::query(
-                "INSERT INTO reactions (id, message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO reactions (id, message_id, user_id, emoji, created_at, channel_id)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(reaction.id.0)
             .bind(reaction.message_id.0)
             .bind(reaction.user_id.0)
             .bind(&reaction.emoji)
             .bind(reaction.id.timestamp_ms())
+            .bind(reaction.channel_id.0)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -72,14 +74,21 @@ impl Store {
     }
 
     /// Reactions on one message, oldest first.
+    /// Only `reactor`'s when given.
     pub async fn message_reactions(
         &self,
         message: Snowflake,
+        reactor: Option<Snowflake>,
         page: &Page,
     ) -> Result<Vec<Reaction>, AppError> {
         let (after, before) = page.bounds();
+        // Ids are positive: 0 stands for "anyone".
+        let reactor = reactor.map_or(0, |r| r.0);
         let sql = paged_sql(
-            &format!("{REACTION_SELECT} WHERE r.message_id = $1 AND r.id > $2 AND r.id < $3"),
+            &format!(
+                "{REACTION_SELECT} WHERE r.message_id = $1 AND r.id > $2 AND r.id < $3
+                   AND ($5 = 0 OR r.user_id = $5)"
+            ),
             "r.id",
             page,
             false,
@@ -91,6 +100,7 @@ impl Store {
                 .bind(after)
                 .bind(before)
                 .bind(page.limit)
+                .bind(reactor)
                 .fetch_all(pool)
                 .await
         })?;

@@ -285,7 +285,6 @@ async fn listing_needs_a_valid_channel_id() {
     let g = app.guild().await;
     let c = g.channel_id.as_str();
     let cases = [
-        (String::new(), "channel_id"),
         ("?channel_id=".to_string(), "channel_id"),
         ("?channel_id=general".to_string(), "channel_id"),
         (format!("?channel_id={c}&before=abc"), "before"),

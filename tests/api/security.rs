@@ -499,3 +499,50 @@ async fn error_answers_never_reflect_input_or_secrets() {
     let (_, body) = read_json(res).await;
     assert!(!body.to_string().contains("leaky"), "{body}");
 }
+
+/// The bucket each documented route spends in is stated where the route
+/// is routed; this pins the rule so that no route is unlimited and none
+/// moves to another bucket unnoticed: sign-up and login spend `auth`,
+/// posting messages and reactions `messages`, other writes `writes`,
+/// reads `reads`.
+#[tokio::test]
+async fn every_documented_route_spends_in_its_bucket() {
+    let app = spawn_app_with(|c| c.rate_limits = true).await;
+    let (_, doc) = read_json(
+        app.client
+            .get(app.url("/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let expected = match (method.as_str(), path.as_str()) {
+                ("post", "/users" | "/auth/login") => "auth",
+                ("post", "/messages" | "/emojis") => "messages",
+                ("get", _) => "reads",
+                _ => "writes",
+            };
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{user_id}", "1")
+                .replace("{code}", "x");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let res = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            let bucket = res
+                .headers()
+                .get("x-ratelimit-bucket")
+                .unwrap_or_else(|| panic!("{method} {path} is not rate limited"));
+            assert_eq!(bucket, expected, "{method} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} operations documented");
+}

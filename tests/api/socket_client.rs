@@ -187,6 +187,26 @@ impl SocketClient {
         }
     }
 
+    /// The next event, buffered or new; `None` once the server closes the
+    /// connection. Panics if neither happens within `WAIT`.
+    pub async fn next_event(&mut self) -> Option<(String, Value)> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("the socket neither sent an event nor closed");
+            match frame {
+                None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => return None,
+                Some(Ok(Frame::Text(t))) if t.as_str() == "41" => return None,
+                Some(Ok(Frame::Text(t))) if t.as_str() == "2" => self.send_raw("3").await,
+                Some(Ok(Frame::Text(t))) => self.buffer(t.as_str()),
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// True once the server has closed the connection (within `WAIT`).
     pub async fn closed(&mut self) -> bool {
         let deadline = tokio::time::Instant::now() + WAIT;

@@ -423,3 +423,67 @@ async fn a_socket_that_stops_reading_is_dropped_and_slows_nobody() {
         "a socket that stopped reading is still open"
     );
 }
+
+/// The fan-out is forced to fall behind (a bus of one event, and a burst of
+/// messages that the group-commit writer publishes in one go) while the
+/// member is kicked. A lagging fan-out may have lost the kick's
+/// `member_leave`, so it must not keep delivering on stale rights: every
+/// socket is disconnected, and a reconnecting client catches up over REST.
+#[tokio::test]
+async fn a_lagging_fan_out_disconnects_sockets_instead_of_losing_a_kick() {
+    let app = spawn_app_with(|c| {
+        c.event_bus_capacity = 1;
+        c.rate_limits = false;
+    })
+    .await;
+    let g = app.guild().await;
+    let mut member = SocketClient::with_token(&app, &g.member.token).await;
+    member.expect("ready").await;
+
+    let texts: Vec<String> = (0..200).map(|i| format!("burst {i}")).collect();
+    let burst = texts
+        .iter()
+        .map(|t| app.message(&g.owner, &g.channel_id, t));
+    futures_util::future::join_all(burst).await;
+    let (status, _) = app
+        .delete(
+            &format!("/servers/{}/members/{}", g.server_id, g.member.id),
+            &g.owner,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let after_kick = app.message(&g.owner, &g.channel_id, "after the kick").await;
+
+    // Whatever the socket got before the lag, it never gets the message
+    // posted after the kick, and it is closed.
+    let mut seen = Vec::new();
+    while let Some(event) = member.next_event().await {
+        seen.push(event);
+    }
+    assert!(
+        !seen
+            .iter()
+            .any(|(name, data)| name == "message_create" && data["content"] == "after the kick"),
+        "a kicked member's socket received a message posted after the kick"
+    );
+
+    // The owner's client reconnects and catches up on what it missed.
+    let mut owner = SocketClient::with_token(&app, &g.owner.token).await;
+    owner.expect("ready").await;
+    let (status, page) = app
+        .get(
+            &format!("/messages?channel_id={}&limit=100", g.channel_id),
+            &g.owner,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page[0]["id"], after_kick["id"]);
+    // And the kicked member's new socket is no longer in the server.
+    let mut member = SocketClient::with_token(&app, &g.member.token).await;
+    let ready = member.expect("ready").await;
+    assert_eq!(ready["servers"], json!([]));
+    app.message(&g.owner, &g.channel_id, "later").await;
+    member
+        .expect_none("message_create", Duration::from_millis(300))
+        .await;
+}

@@ -1,0 +1,71 @@
+//! What a socket needs when it connects: the rooms it belongs in (which
+//! servers the user is in) and the `ready` payload a client draws its first
+//! screen from.
+
+use serde::Serialize;
+
+use crate::auth::Actor;
+use crate::domain::model::{Channel, Relationship, Server, User};
+use crate::domain::values::PresenceStatus;
+use crate::error::AppError;
+use crate::id::Snowflake;
+use crate::state::AppState;
+use crate::store::Page;
+
+/// The most items of each kind `ready` carries.
+const READY_LIMIT: i64 = 1000;
+
+/// What a client needs to draw its first screen.
+#[derive(Serialize)]
+pub struct Ready {
+    pub user: User,
+    pub servers: Vec<Server>,
+    pub channels: Vec<Channel>,
+    pub relationships: Vec<Relationship>,
+    pub presences: Vec<PresenceUpdate>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PresenceUpdate {
+    pub user_id: Snowflake,
+    pub status: PresenceStatus,
+}
+
+/// The servers whose events `actor`'s sockets receive.
+pub async fn joined_servers(state: &AppState, actor: &Actor) -> Result<Vec<Snowflake>, AppError> {
+    state.store.server_ids_of(actor.user_id).await
+}
+
+pub async fn ready(state: &AppState, actor: &Actor) -> Result<Ready, AppError> {
+    let store = &state.store;
+    let user = actor.user_id;
+    let all = Page {
+        limit: READY_LIMIT,
+        before: None,
+        after: None,
+    };
+    let me = store
+        .user(user, Some(user))
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let servers = store.servers_of(user, &all).await?;
+    let channels = store.visible_channels(user, &all).await?;
+    let relationships = store.relationships_of(user, &all).await?;
+    let presences = store
+        .contact_ids(user)
+        .await?
+        .into_iter()
+        .map(|id| PresenceUpdate {
+            user_id: id,
+            status: state.presence.status_of(id),
+        })
+        .filter(|p| p.status != PresenceStatus::Offline)
+        .collect();
+    Ok(Ready {
+        user: me,
+        servers,
+        channels,
+        relationships,
+        presences,
+    })
+}
