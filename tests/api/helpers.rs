@@ -418,17 +418,6 @@ pub async fn assert_item_routes_check_ids(
     }
 }
 
-/// Asserts that each request, sent without credentials, is answered 401.
-pub async fn assert_anonymous_refused(
-    app: &TestApp,
-    requests: Vec<(Method, String, Option<Value>)>,
-) {
-    for (method, path, body) in requests {
-        let got = app.call(method, &path, None, body).await;
-        assert_error(&got, 401, "unauthorized");
-    }
-}
-
 /// `blocker` blocks `blocked`.
 pub async fn block(app: &TestApp, blocker: &TestUser, blocked: &TestUser) {
     let (status, body) = app

@@ -389,18 +389,6 @@ async fn owner_and_admin_can_rename_a_server() {
 }
 
 #[tokio::test]
-async fn member_cannot_rename_a_server() {
-    let app = spawn_app().await;
-    let g = app.guild().await;
-    let before = server_snapshot(&app, &g.server_id, &g.owner).await;
-    let got = app
-        .put(&server_path(&g), &g.member, json!({"name": "Hijacked"}))
-        .await;
-    assert_error(&got, 403, "missing_permission");
-    assert_eq!(server_snapshot(&app, &g.server_id, &g.owner).await, before);
-}
-
-#[tokio::test]
 async fn renaming_keeps_hostile_unicode_byte_for_byte() {
     let app = spawn_app().await;
     let g = app.guild().await;
@@ -512,27 +500,6 @@ async fn owner_deletes_a_server_with_its_channels_messages_members_and_invites()
         .delete(&format!("/users/{}", g.owner.id), &g.owner)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-}
-
-#[tokio::test]
-async fn admin_and_member_cannot_delete_a_server() {
-    let app = spawn_app().await;
-    let g = app.guild().await;
-    let message = app.message(&g.member, &g.channel_id, "still here").await;
-    let before = server_snapshot(&app, &g.server_id, &g.owner).await;
-    for user in [&g.admin, &g.member] {
-        let got = app.delete(&server_path(&g), user).await;
-        assert_error(&got, 403, "missing_permission");
-    }
-    assert_eq!(server_snapshot(&app, &g.server_id, &g.owner).await, before);
-    let (status, kept) = app
-        .get(
-            &format!("/messages/{}", message["id"].as_str().unwrap()),
-            &g.member,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{kept}");
-    assert_eq!(kept["content"], "still here");
 }
 
 #[tokio::test]
