@@ -154,57 +154,61 @@ async fn owner_promotes_a_member_and_demotes_an_admin() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Has `actor` give each target its role, asserting every change is
+/// refused with `status` and `code` and that the server and its members
+/// are as they were.
+async fn assert_role_changes_refused(
+    app: &TestApp,
+    g: &Guild,
+    actor: &TestUser,
+    changes: &[(&TestUser, &str)],
+    status: u16,
+    code: &str,
+) {
+    let before = server_snapshot(app, &g.server_id, &g.owner).await;
+    for &(target, role) in changes {
+        let got = app
+            .put(&member_path(g, target), actor, json!({"role": role}))
+            .await;
+        assert_error(&got, status, code);
+    }
+    assert_eq!(server_snapshot(app, &g.server_id, &g.owner).await, before);
+}
+
 #[tokio::test]
 async fn admin_cannot_change_roles() {
     let app = spawn_app().await;
     let g = app.guild().await;
-    let before = server_snapshot(&app, &g.server_id, &g.owner).await;
-    for (target, role) in [
+    let changes = [
         (&g.member, "admin"),
         (&g.member, "owner"),
         (&g.owner, "member"),
         (&g.admin, "owner"),
         (&g.admin, "member"),
-    ] {
-        let got = app
-            .put(&member_path(&g, target), &g.admin, json!({"role": role}))
-            .await;
-        assert_error(&got, 403, "missing_permission");
-    }
-    assert_eq!(server_snapshot(&app, &g.server_id, &g.owner).await, before);
+    ];
+    assert_role_changes_refused(&app, &g, &g.admin, &changes, 403, "missing_permission").await;
 }
 
 #[tokio::test]
 async fn member_cannot_change_roles() {
     let app = spawn_app().await;
     let g = app.guild().await;
-    let before = server_snapshot(&app, &g.server_id, &g.owner).await;
-    for (target, role) in [
+    let changes = [
         (&g.member, "admin"),
         (&g.member, "owner"),
         (&g.admin, "member"),
         (&g.owner, "member"),
-    ] {
-        let got = app
-            .put(&member_path(&g, target), &g.member, json!({"role": role}))
-            .await;
-        assert_error(&got, 403, "missing_permission");
-    }
-    assert_eq!(server_snapshot(&app, &g.server_id, &g.owner).await, before);
+    ];
+    assert_role_changes_refused(&app, &g, &g.member, &changes, 403, "missing_permission").await;
 }
 
 #[tokio::test]
 async fn owner_cannot_change_own_role() {
     let app = spawn_app().await;
     let g = app.guild().await;
-    let before = server_snapshot(&app, &g.server_id, &g.owner).await;
-    for role in ["member", "admin", "owner"] {
-        let got = app
-            .put(&member_path(&g, &g.owner), &g.owner, json!({"role": role}))
-            .await;
-        assert_error(&got, 409, "cannot_change_own_role");
-    }
-    assert_eq!(server_snapshot(&app, &g.server_id, &g.owner).await, before);
+    let changes = ["member", "admin", "owner"].map(|role| (&g.owner, role));
+    let own_role = "cannot_change_own_role";
+    assert_role_changes_refused(&app, &g, &g.owner, &changes, 409, own_role).await;
 }
 
 #[tokio::test]
