@@ -418,17 +418,6 @@ pub async fn assert_item_routes_check_ids(
     }
 }
 
-/// Asserts that each request, sent without credentials, is answered 401.
-pub async fn assert_anonymous_refused(
-    app: &TestApp,
-    requests: Vec<(Method, String, Option<Value>)>,
-) {
-    for (method, path, body) in requests {
-        let got = app.call(method, &path, None, body).await;
-        assert_error(&got, 401, "unauthorized");
-    }
-}
-
 /// `blocker` blocks `blocked`.
 pub async fn block(app: &TestApp, blocker: &TestUser, blocked: &TestUser) {
     let (status, body) = app
@@ -439,4 +428,124 @@ pub async fn block(app: &TestApp, blocker: &TestUser, blocked: &TestUser) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+// ------------------------------------------ servers, their invites and members
+
+/// The JSON content type, for `send_raw`.
+pub const JSON: Option<&str> = Some("application/json");
+
+pub fn server_path(g: &Guild) -> String {
+    format!("/servers/{}", g.server_id)
+}
+
+pub fn invites_path(g: &Guild) -> String {
+    format!("/servers/{}/invites", g.server_id)
+}
+
+pub fn members_path(g: &Guild) -> String {
+    format!("/servers/{}/members", g.server_id)
+}
+
+pub fn member_path(g: &Guild, user: &TestUser) -> String {
+    format!("/servers/{}/members/{}", g.server_id, user.id)
+}
+
+/// The server and its members as `viewer` sees them: what a refused write
+/// must leave exactly as it was.
+pub async fn server_snapshot(app: &TestApp, server_id: &str, viewer: &TestUser) -> Value {
+    let (status, server) = app.get(&format!("/servers/{server_id}"), viewer).await;
+    assert_eq!(status, StatusCode::OK, "{server}");
+    let (status, members) = app
+        .get(&format!("/servers/{server_id}/members?limit=100"), viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{members}");
+    json!({"server": server, "members": members})
+}
+
+/// `username=role` for every member, in the list's order (by user id).
+pub async fn roles(app: &TestApp, server_id: &str, viewer: &TestUser) -> Vec<String> {
+    let (status, members) = app
+        .get(&format!("/servers/{server_id}/members?limit=100"), viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{members}");
+    members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}={}",
+                m["username"].as_str().unwrap(),
+                m["role"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The values of `key` in a JSON list.
+pub fn values_of(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The ids of the servers `user` lists.
+pub async fn server_ids(app: &TestApp, user: &TestUser) -> Vec<String> {
+    let (status, list) = app.get("/servers?limit=100", user).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    values_of(&list, "id")
+}
+
+/// Creates an invite as `user` and returns its code.
+pub async fn invite_code(app: &TestApp, g: &Guild, user: &TestUser, body: Value) -> String {
+    let (status, invite) = app.post(&invites_path(g), user, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{invite}");
+    invite["code"].as_str().unwrap().to_string()
+}
+
+pub async fn accept_invite(app: &TestApp, code: &str, user: &TestUser) -> (StatusCode, Value) {
+    app.post(&format!("/invites/{code}/accept"), user, json!({}))
+        .await
+}
+
+/// Bodies a JSON route refuses before looking at the fields: broken JSON
+/// (including a lone surrogate or invalid UTF-8 in `field`) is 400, and
+/// `valid` without a JSON content type is 415.
+pub fn unreadable_bodies(
+    field: &str,
+    valid: &str,
+) -> Vec<(Vec<u8>, Option<&'static str>, u16, &'static str)> {
+    let mut invalid_utf8 = format!("{{\"{field}\": \"").into_bytes();
+    invalid_utf8.extend_from_slice(b"\xff\xfe\"}");
+    vec![
+        (
+            format!("{{\"{field}\": ").into_bytes(),
+            JSON,
+            400,
+            "malformed_json",
+        ),
+        (b"".to_vec(), JSON, 400, "malformed_json"),
+        (
+            format!("{{\"{field}\": \"\\ud800\"}}").into_bytes(),
+            JSON,
+            400,
+            "malformed_json",
+        ),
+        (invalid_utf8, JSON, 400, "malformed_json"),
+        (
+            valid.as_bytes().to_vec(),
+            None,
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            valid.as_bytes().to_vec(),
+            Some("text/plain"),
+            415,
+            "unsupported_media_type",
+        ),
+    ]
 }

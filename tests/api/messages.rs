@@ -6,8 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Guild, TestApp, TestUser, assert_anonymous_refused, assert_error, assert_item_routes_check_ids,
-    assert_needs_json_body, block, spawn_app,
+    Guild, TestApp, TestUser, assert_error, assert_item_routes_check_ids, assert_needs_json_body,
+    block, spawn_app,
 };
 
 fn id_of(value: &Value) -> &str {
@@ -506,35 +506,6 @@ async fn a_reply_outlives_its_parent() {
 }
 
 #[tokio::test]
-async fn outsider_gets_404_for_every_message_route() {
-    let app = spawn_app().await;
-    let g = app.guild().await;
-    let message = app.message(&g.member, &g.channel_id, "members only").await;
-    let path = format!("/messages/{}", id_of(&message));
-    let o = &g.outsider;
-    let attempts = [
-        app.get(&format!("/messages?channel_id={}", g.channel_id), o)
-            .await,
-        app.post(
-            "/messages",
-            o,
-            json!({"channel_id": g.channel_id, "content": "let me in"}),
-        )
-        .await,
-        app.get(&path, o).await,
-        app.put(&path, o, json!({"content": "defaced"})).await,
-        app.delete(&path, o).await,
-    ];
-    for got in &attempts {
-        assert_error(got, 404, "not_found");
-    }
-    assert_eq!(
-        channel_history(&app, &g.member, &g.channel_id).await,
-        [message]
-    );
-}
-
-#[tokio::test]
 async fn only_the_author_edits_and_an_edit_sets_edited_at() {
     let app = spawn_app().await;
     let (g, second) = guild_with_two_members(&app).await;
@@ -720,32 +691,6 @@ async fn blocking_in_a_dm_stops_posting_but_keeps_the_history() {
             (StatusCode::OK, from_alice.clone())
         );
     }
-}
-
-#[tokio::test]
-async fn message_routes_need_authentication() {
-    let app = spawn_app().await;
-    let g = app.guild().await;
-    let message = app.message(&g.member, &g.channel_id, "hello").await;
-    let path = format!("/messages/{}", id_of(&message));
-    let post = json!({"channel_id": g.channel_id, "content": "anonymous"});
-    let list = format!("/messages?channel_id={}", g.channel_id);
-    let requests = vec![
-        (Method::GET, list, None),
-        (Method::POST, "/messages".to_string(), Some(post)),
-        (Method::GET, path.clone(), None),
-        (
-            Method::PUT,
-            path.clone(),
-            Some(json!({"content": "anonymous"})),
-        ),
-        (Method::DELETE, path.clone(), None),
-    ];
-    assert_anonymous_refused(&app, requests).await;
-    assert_eq!(
-        channel_history(&app, &g.member, &g.channel_id).await,
-        [message]
-    );
 }
 
 #[tokio::test]
