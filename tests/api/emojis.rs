@@ -610,3 +610,75 @@ async fn a_block_stops_reactions_in_a_direct_message() {
         json!([reaction])
     );
 }
+
+#[tokio::test]
+async fn without_a_message_the_list_is_every_readable_reaction() {
+    let app = spawn_app().await;
+    let g = app.guild().await;
+    let first = app.message(&g.owner, &g.channel_id, "first").await;
+    let second = app.message(&g.member, &g.channel_id, "second").await;
+    let (_, dm) = app
+        .post("/channels", &g.member, json!({"recipient_id": g.admin.id}))
+        .await;
+    let in_dm = app.message(&g.admin, id(&dm), "psst").await;
+    let elsewhere = app.server(&g.outsider, "Elsewhere").await;
+    let elsewhere = app.general_channel(id(&elsewhere), &g.outsider).await;
+    let hidden = app.message(&g.outsider, &elsewhere, "not for you").await;
+
+    let mut visible = vec![
+        react(&app, &g.owner, id(&first), "👍").await,
+        react(&app, &g.member, id(&second), "🎉").await,
+        react(&app, &g.admin, id(&in_dm), "👀").await,
+    ];
+    react(&app, &g.outsider, id(&hidden), "🙈").await;
+    visible.push(react(&app, &g.member, id(&first), "🎉").await);
+
+    // Every reaction the member can see, oldest first, nothing else.
+    let (status, all) = app.get("/emojis", &g.member).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all.as_array().unwrap(), &visible);
+
+    // Paged: limit, after, before.
+    let (_, page) = app.get("/emojis?limit=2", &g.member).await;
+    assert_eq!(page.as_array().unwrap(), &visible[..2]);
+    let (_, page) = app
+        .get(&format!("/emojis?after={}", id(&visible[1])), &g.member)
+        .await;
+    assert_eq!(page.as_array().unwrap(), &visible[2..]);
+    let (_, page) = app
+        .get(
+            &format!("/emojis?limit=1&before={}", id(&visible[3])),
+            &g.member,
+        )
+        .await;
+    assert_eq!(page.as_array().unwrap(), &visible[2..3]);
+
+    // One user's reactions, across the feed or on one message.
+    let (_, mine) = app
+        .get(&format!("/emojis?user_id={}", g.member.id), &g.member)
+        .await;
+    assert_eq!(mine, json!([visible[1], visible[3]]));
+    let (_, on_first) = app
+        .get(
+            &format!("/emojis?message_id={}&user_id={}", id(&first), g.member.id),
+            &g.member,
+        )
+        .await;
+    assert_eq!(on_first, json!([visible[3]]));
+    // The outsider's reaction stays invisible even when asked for by name.
+    let (_, theirs) = app
+        .get(&format!("/emojis?user_id={}", g.outsider.id), &g.member)
+        .await;
+    assert_eq!(theirs, json!([]));
+
+    for (query, field) in [
+        ("/emojis?user_id=abc", "user_id"),
+        ("/emojis?limit=0", "limit"),
+    ] {
+        let got = app.get(query, &g.member).await;
+        assert_error(&got, 422, "invalid_field");
+        assert_eq!(got.1["error"]["field"], field, "for {query}");
+    }
+    let anonymous = app.call(Method::GET, "/emojis", None, None).await;
+    assert_error(&anonymous, 401, "unauthorized");
+}

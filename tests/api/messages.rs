@@ -766,3 +766,104 @@ async fn non_numeric_message_ids_are_400_and_unknown_ones_404() {
         [message]
     );
 }
+
+/// Posts in a DM between `a` and `b` (opening it) and returns the channel id.
+async fn dm_between(app: &TestApp, a: &TestUser, b: &TestUser) -> String {
+    let (status, dm) = app
+        .post("/channels", a, json!({"recipient_id": b.id}))
+        .await;
+    assert!(status.is_success(), "{dm}");
+    id_of(&dm).to_string()
+}
+
+#[tokio::test]
+async fn without_a_channel_the_list_is_a_feed_of_every_readable_channel() {
+    let app = spawn_app().await;
+    let g = app.guild().await;
+    let (status, second) = app
+        .post(
+            "/channels",
+            &g.owner,
+            json!({"server_id": g.server_id, "name": "second"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let second = id_of(&second).to_string();
+    let dm = dm_between(&app, &g.member, &g.admin).await;
+    // Places the member cannot read: another server, a DM of others.
+    let elsewhere = app.server(&g.outsider, "Elsewhere").await;
+    let elsewhere = app.general_channel(id_of(&elsewhere), &g.outsider).await;
+    let others_dm = dm_between(&app, &g.owner, &g.outsider).await;
+
+    let mut readable = Vec::new();
+    for (i, (user, channel)) in [
+        (&g.owner, &g.channel_id),
+        (&g.admin, &dm),
+        (&g.owner, &second),
+        (&g.outsider, &elsewhere),
+        (&g.member, &g.channel_id),
+        (&g.owner, &others_dm),
+        (&g.admin, &second),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let message = app.message(user, channel, &format!("m{i}")).await;
+        if channel != &elsewhere && channel != &others_dm {
+            readable.push(id_of(&message).to_string());
+        }
+    }
+    readable.reverse(); // newest first
+
+    let feed = history(&app, &g.member, "").await;
+    assert_eq!(
+        feed.iter()
+            .map(|m| id_of(m).to_string())
+            .collect::<Vec<_>>(),
+        readable
+    );
+    assert!(feed.iter().all(|m| m["author"]["username"].is_string()));
+
+    // Paged like a channel's history: limit, before, after.
+    let ids = |page: Vec<Value>| {
+        page.iter()
+            .map(|m| id_of(m).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(history(&app, &g.member, "limit=2").await),
+        readable[..2]
+    );
+    assert_eq!(
+        ids(history(&app, &g.member, &format!("limit=2&before={}", readable[1])).await),
+        readable[2..4]
+    );
+    assert_eq!(
+        ids(history(&app, &g.member, &format!("limit=2&after={}", readable[3])).await),
+        readable[1..3],
+        "after= returns the messages right after the cursor, newest first"
+    );
+
+    // The outsider's feed holds their own places only.
+    let theirs = ids(history(&app, &g.outsider, "").await);
+    assert_eq!(theirs.len(), 2, "{theirs:?}");
+    assert!(theirs.iter().all(|id| !readable.contains(id)));
+
+    // A kicked member's feed loses the server at once; the DM stays.
+    let (status, _) = app
+        .delete(
+            &format!("/servers/{}/members/{}", g.server_id, g.member.id),
+            &g.owner,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after_kick = history(&app, &g.member, "").await;
+    assert_eq!(after_kick.len(), 1);
+    assert_eq!(after_kick[0]["channel_id"], dm.as_str());
+
+    // Bad paging is refused naming the parameter; no session, no feed.
+    assert_invalid(&app.get("/messages?limit=0", &g.member).await, "limit");
+    assert_invalid(&app.get("/messages?before=x", &g.member).await, "before");
+    let anonymous = app.call(Method::GET, "/messages", None, None).await;
+    assert_error(&anonymous, 401, "unauthorized");
+}
