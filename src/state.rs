@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::config::Config;
 use crate::domain::message_writer::MessageWriter;
-use crate::domain::presence::Presence;
+use crate::domain::online::Presence;
 use crate::events::EventBus;
 use crate::id::IdGenerator;
 use crate::limits::RateLimits;

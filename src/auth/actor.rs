@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, header};
 
 use crate::auth::CSRF_HEADER;
 use crate::auth::Via;
-use crate::auth::extract::{find_session, origin_allowed, presented_token};
+use crate::auth::credentials::{find_session, origin_allowed, presented_token};
 use crate::auth::token::constant_time_eq;
 use crate::error::AppError;
 use crate::id::Snowflake;

@@ -1,90 +1,16 @@
 //! Extractors: a handler that takes an `Actor` states that it needs a
 //! signed-in user (`Actor::authenticate` decides, see `actor.rs`); a
-//! handler that takes `ClientIp` gets the peer address. Also the pieces
-//! `authenticate` is built from: the presented token, the session lookup,
-//! the Origin rule.
+//! handler that takes `ClientIp` gets the peer address.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::Method;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
-use axum_extra::extract::CookieJar;
 
-use crate::auth::SESSION_COOKIE;
 use crate::auth::actor::{Actor, Intent};
-use crate::auth::token::hash_token;
 use crate::error::AppError;
-use crate::state::{AppState, Settings};
-use crate::store::now_ms;
-use crate::store::sessions::SessionRecord;
-
-/// How the caller authenticated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via {
-    Bearer,
-    Cookie,
-}
-
-/// The session token a request carries, and how.
-pub fn presented_token(headers: &HeaderMap) -> Result<Option<(String, Via)>, AppError> {
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| AppError::Unauthorized)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AppError::Unauthorized)?;
-        return Ok(Some((token.to_owned(), Via::Bearer)));
-    }
-    let jar = CookieJar::from_headers(headers);
-    Ok(jar
-        .get(SESSION_COOKIE)
-        .map(|c| (c.value().to_owned(), Via::Cookie)))
-}
-
-/// Whether `origin` may act with this server's cookies: one of the
-/// configured origins, or, when none are configured, the server's own
-/// (same scheme-less host and port as the request's Host header).
-pub fn origin_allowed(origin: &str, headers: &HeaderMap, settings: &Settings) -> bool {
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    if !settings.allowed_origins.is_empty() {
-        return settings.allowed_origins.contains(&origin);
-    }
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-        return false;
-    };
-    let host = host.to_ascii_lowercase();
-    origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .is_some_and(|rest| rest == host)
-}
-
-/// Seconds between recorded uses of a session: the idle timeout needs no
-/// finer grain, and most requests then cost no write.
-const TOUCH_EVERY_MS: i64 = 60_000;
-
-/// The live session for a presented token, recording its use.
-pub async fn find_session(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<SessionRecord>, AppError> {
-    let now = now_ms();
-    let idle_since = now.saturating_sub(state.settings.session_idle_ms);
-    let Some(session) = state
-        .store
-        .session_by_token_hash(&hash_token(token), now, idle_since)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if now - session.last_used_at > TOUCH_EVERY_MS {
-        state.store.touch_session(session.id, now).await?;
-    }
-    Ok(Some(session))
-}
+use crate::state::AppState;
 
 impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;

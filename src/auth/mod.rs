@@ -2,13 +2,14 @@
 //! turn a request into a user, and the CSRF / Origin rules for cookies.
 
 pub mod actor;
+pub mod credentials;
 pub mod extract;
 pub mod password;
 pub mod ratelimit;
 pub mod token;
 
 pub use actor::{Actor, Intent};
-pub use extract::Via;
+pub use credentials::Via;
 
 /// The HttpOnly cookie that carries the session token.
 pub const SESSION_COOKIE: &str = "guildhall_session";

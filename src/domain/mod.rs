@@ -10,6 +10,7 @@ pub mod channels;
 pub mod message_writer;
 pub mod messages;
 pub mod model;
+pub mod online;
 pub mod presence;
 pub mod reactions;
 pub mod ready;

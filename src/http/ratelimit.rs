@@ -19,7 +19,7 @@ use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::UtoipaMethodRouter;
 
-use crate::auth::extract::presented_token;
+use crate::auth::credentials::presented_token;
 use crate::auth::token::hash_token;
 use crate::error::AppError;
 use crate::limits::{Bucket, RateLimits};
