@@ -153,6 +153,12 @@ pub struct Config {
     #[arg(long, env = "GUILDHALL_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
 
+    /// Client events (chat, typing, presence) one socket may send per
+    /// minute, in the spirit of Discord's gateway limit of 120.
+    #[arg(long, env = "GUILDHALL_SOCKET_EVENTS_PER_MINUTE", default_value_t = 120,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub socket_events_per_minute: u32,
+
     /// Events the in-process bus holds for the real-time fan-out when it
     /// falls behind; past that, every socket is disconnected so that no
     /// socket keeps rights a lost event took away (clients reconnect and

@@ -23,6 +23,8 @@ pub struct Settings {
     pub session_idle_ms: i64,
     pub max_servers_per_user: i64,
     pub max_channels_per_server: i64,
+    /// Client events one socket may send per minute.
+    pub socket_events_per_minute: u32,
 }
 
 #[derive(Clone)]
@@ -61,6 +63,7 @@ impl AppState {
                 session_ttl_ms: i64::from(config.session_ttl_hours) * 3_600_000,
                 max_servers_per_user: i64::from(config.max_servers_per_user),
                 max_channels_per_server: i64::from(config.max_channels_per_server),
+                socket_events_per_minute: config.socket_events_per_minute,
                 session_idle_ms: match config.session_idle_hours {
                     0 => i64::MAX,
                     hours => i64::from(hours) * 3_600_000,

@@ -25,9 +25,6 @@ use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::state::AppState;
 
-/// Client events a socket may send per minute (in the spirit of
-/// Discord's gateway limit of 120).
-pub const EVENTS_PER_MINUTE: u32 = 120;
 /// Refused events after which a flooding socket is disconnected.
 const STRIKES_BEFORE_DISCONNECT: u32 = 20;
 
@@ -39,8 +36,8 @@ pub struct SocketLimits {
 }
 
 impl SocketLimits {
-    fn new() -> Self {
-        let per_minute = NonZeroU32::new(EVENTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+    fn new(per_minute: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             events: RateLimiter::direct(Quota::per_minute(per_minute)),
             strikes: AtomicU32::new(0),
@@ -49,8 +46,11 @@ impl SocketLimits {
     }
 }
 
-pub fn register(s: &SocketRef) {
-    s.extensions.insert(Arc::new(SocketLimits::new()));
+/// Installs the event handlers; a socket may send `events_per_minute`
+/// client events a minute.
+pub fn register(s: &SocketRef, events_per_minute: u32) {
+    s.extensions
+        .insert(Arc::new(SocketLimits::new(events_per_minute)));
     s.on("chat", chat);
     s.on("typing", typing);
     s.on("presence", presence);
@@ -92,7 +92,9 @@ fn parse<T: DeserializeOwned>(data: Result<Value, impl std::fmt::Display>) -> Re
 fn limits_of(s: &SocketRef) -> Arc<SocketLimits> {
     s.extensions
         .get::<Arc<SocketLimits>>()
-        .unwrap_or_else(|| Arc::new(SocketLimits::new()))
+        // `register` inserts them before any handler can run; were they
+        // missing, the socket gets the strictest budget, not none.
+        .unwrap_or_else(|| Arc::new(SocketLimits::new(1)))
 }
 
 /// `chat {channel_id, content, reply_to?, nonce?}`: the same operation as

@@ -125,7 +125,7 @@ async fn authenticate(
     s.join(user_room(user.user_id));
     s.join(session_room(user.session_id));
     s.join(servers.into_iter().map(server_room).collect::<Vec<_>>());
-    handlers::register(&s);
+    handlers::register(&s, app.settings.socket_events_per_minute);
     // Counted here, with the disconnect handler in place, so that every
     // counted socket is also uncounted.
     presence::socket_opened(&app, &user).await;
