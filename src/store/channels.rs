@@ -5,7 +5,7 @@ use crate::domain::values::Role;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
 use crate::perms::ChannelAccess;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
@@ -55,7 +55,7 @@ pub struct ChannelChanges<'a> {
 
 impl Store {
     pub async fn create_channel(&self, channel: &Channel) -> Result<(), AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO channels (id, kind, server_id, name, topic, position, created_at)
                  VALUES ($1, 'text', $2, $3, $4, $5, $6)",
@@ -90,7 +90,7 @@ impl Store {
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.dm_low = $1 AND c.dm_high = $2"
         );
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             async {
             let inserted = sqlx::query(
                 "INSERT INTO channels (id, kind, server_id, name, topic, position, dm_low, dm_high, created_at)
@@ -129,7 +129,7 @@ impl Store {
              FROM channels c LEFT JOIN members m ON m.server_id = c.server_id AND m.user_id = $2
              WHERE c.id = $1"
         );
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<
                 _,
                 (
@@ -204,7 +204,7 @@ impl Store {
             false,
             4,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(server.0)
                 .bind(after)
@@ -239,7 +239,7 @@ impl Store {
             false,
             4,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(user.0)
                 .bind(after)
@@ -261,7 +261,7 @@ impl Store {
         changes: &ChannelChanges<'_>,
     ) -> Result<Option<Channel>, AppError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.id = $1");
-        write!(self, |pool| async {
+        on_writer!(self, |pool| async {
             sqlx::query(
                 "UPDATE channels SET name = COALESCE($2, name), topic = COALESCE($3, topic),
                     position = COALESCE($4, position)
@@ -284,7 +284,7 @@ impl Store {
 
     /// Deletes a channel with its messages and their reactions.
     pub async fn delete_channel(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM channels WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

@@ -3,12 +3,12 @@
 
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Store, read};
+use crate::store::{Store, on_reader};
 
 impl Store {
     /// Ids of the servers `user` is a member of.
     pub async fn server_ids_of(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
-        let ids = read!(self, |pool| {
+        let ids = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT server_id FROM members WHERE user_id = $1")
                 .bind(user.0)
                 .fetch_all(pool)
@@ -19,7 +19,7 @@ impl Store {
 
     /// How many servers `user` belongs to.
     pub async fn server_count(&self, user: Snowflake) -> Result<i64, AppError> {
-        Ok(read!(self, |pool| {
+        Ok(on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM members WHERE user_id = $1")
                 .bind(user.0)
                 .fetch_one(pool)
@@ -29,7 +29,7 @@ impl Store {
 
     /// How many channels a server has.
     pub async fn channel_count(&self, server: Snowflake) -> Result<i64, AppError> {
-        Ok(read!(self, |pool| {
+        Ok(on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM channels WHERE server_id = $1")
                 .bind(server.0)
                 .fetch_one(pool)
@@ -39,7 +39,7 @@ impl Store {
 
     /// Ids of `user`'s accepted friends.
     pub async fn friend_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
-        let ids = read!(self, |pool| {
+        let ids = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT CASE WHEN user_low = $1 THEN user_high ELSE user_low END
                  FROM relationships
@@ -65,7 +65,7 @@ impl Store {
 
     /// Everyone who shares a server with `user`, and their friends.
     pub async fn contact_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
-        let mut ids = read!(self, |pool| {
+        let mut ids = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT DISTINCT m.user_id FROM members m
                  WHERE m.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
@@ -86,7 +86,7 @@ impl Store {
         &self,
         channel: Snowflake,
     ) -> Result<Option<(Option<Snowflake>, Option<[Snowflake; 2]>)>, AppError> {
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<i64>)>(
                 "SELECT server_id, dm_low, dm_high FROM channels WHERE id = $1",
             )

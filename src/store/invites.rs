@@ -3,7 +3,7 @@
 use crate::domain::model::{Invite, rfc3339};
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Store, write};
+use crate::store::{Store, on_writer};
 
 pub struct NewInvite<'a> {
     pub code: &'a str,
@@ -24,7 +24,7 @@ pub enum Accepted {
 
 impl Store {
     pub async fn create_invite(&self, new: NewInvite<'_>) -> Result<Invite, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO invites (code, server_id, creator_id, created_at, expires_at, max_uses, uses)
                  VALUES ($1, $2, $3, $4, $5, $6, 0)",
@@ -59,7 +59,7 @@ impl Store {
         user: Snowflake,
         now: i64,
     ) -> Result<Option<Accepted>, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             let server: Option<i64> = sqlx::query_scalar(

@@ -4,7 +4,7 @@ use crate::domain::model::{Member, rfc3339};
 use crate::domain::values::Role;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -40,7 +40,7 @@ impl Store {
         server: Snowflake,
         user: Snowflake,
     ) -> Result<Option<Role>, AppError> {
-        let role = read!(self, |pool| {
+        let role = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, String>(
                 "SELECT role FROM members WHERE server_id = $1 AND user_id = $2",
             )
@@ -58,7 +58,7 @@ impl Store {
         user: Snowflake,
     ) -> Result<Option<Member>, AppError> {
         let sql = format!("{MEMBER_SELECT} WHERE m.server_id = $1 AND m.user_id = $2");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(server.0)
                 .bind(user.0)
@@ -80,7 +80,7 @@ impl Store {
             false,
             4,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(server.0)
                 .bind(after)
@@ -103,7 +103,7 @@ impl Store {
         user: Snowflake,
         role: Role,
     ) -> Result<bool, AppError> {
-        write!(self, |pool| async {
+        on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
             if role == Role::Owner {
                 sqlx::query(
@@ -139,7 +139,7 @@ impl Store {
         server: Snowflake,
         user: Snowflake,
     ) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query(
                 "DELETE FROM members WHERE server_id = $1 AND user_id = $2 AND role <> 'owner'",
             )

@@ -24,7 +24,7 @@ use crate::domain::model::{Author, Message, ReactionSummary, rfc3339};
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::events::{Audience, Event, EventBus};
 use crate::id::{IdGenerator, Snowflake};
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
 
 /// The most inserts one group commit takes.
 const MAX_BATCH: usize = 1024;
@@ -231,7 +231,7 @@ impl Store {
         viewer: Snowflake,
     ) -> Result<Option<Message>, AppError> {
         let sql = format!("{MESSAGE_SELECT} WHERE m.id = $1");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .fetch_optional(pool)
@@ -248,7 +248,7 @@ impl Store {
         &self,
         id: Snowflake,
     ) -> Result<Option<(Snowflake, Snowflake)>, AppError> {
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, i64)>(
                 "SELECT channel_id, author_id FROM messages WHERE id = $1",
             )
@@ -274,7 +274,7 @@ impl Store {
             true,
             4,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(channel.0)
                 .bind(after)
@@ -312,7 +312,7 @@ impl Store {
              FROM reactions WHERE message_id IN ({}) GROUP BY message_id, emoji ORDER BY message_id, MIN(id)",
             placeholders.join(", ")
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             let mut query =
                 sqlx::query_as::<_, (i64, String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(viewer.0);
@@ -341,7 +341,7 @@ impl Store {
         content: &str,
         now: i64,
     ) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1")
                 .bind(id.0)
                 .bind(content)
@@ -354,7 +354,7 @@ impl Store {
     }
 
     pub async fn delete_message(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM messages WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

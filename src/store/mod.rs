@@ -1,7 +1,7 @@
 //! Database access: the only place with SQL. One `Store` serves SQLite and
 //! PostgreSQL; each query is written once (both accept `$1` placeholders)
-//! and run on whichever pool is configured through the `read!` / `write!`
-//! macros, which expand the same code once per driver.
+//! and run on whichever pool is configured through the `on_reader!` /
+//! `on_writer!` macros, which expand the same code once per driver.
 //!
 //! SQLite runs in WAL mode with one writer connection (SQLite allows one
 //! writer at a time; queuing in our pool is cheaper than SQLITE_BUSY
@@ -53,7 +53,7 @@ pub struct Store {
 }
 
 /// Runs `$body` with `$pool` bound to a pool for reading.
-macro_rules! read {
+macro_rules! on_reader {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
             $crate::store::Db::Sqlite { read: $pool, .. } => $body,
@@ -63,7 +63,7 @@ macro_rules! read {
 }
 
 /// Runs `$body` with `$pool` bound to the pool that may write.
-macro_rules! write {
+macro_rules! on_writer {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
             $crate::store::Db::Sqlite { write: $pool, .. } => $body,
@@ -71,7 +71,7 @@ macro_rules! write {
         }
     };
 }
-pub(crate) use {read, write};
+pub(crate) use {on_reader, on_writer};
 
 impl Store {
     /// Connects, creating an SQLite file if needed, and runs migrations.

@@ -4,7 +4,7 @@ use crate::domain::model::{Reaction, rfc3339};
 use crate::domain::values::Emoji;
 use crate::error::{AppError, is_foreign_key_violation, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
 
 #[derive(sqlx::FromRow)]
 struct ReactionRow {
@@ -39,7 +39,7 @@ fn already_reacted() -> AppError {
 
 impl Store {
     pub async fn add_reaction(&self, reaction: &Reaction) -> Result<(), AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO reactions (id, message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -62,7 +62,7 @@ impl Store {
 
     pub async fn reaction(&self, id: Snowflake) -> Result<Option<Reaction>, AppError> {
         let sql = format!("{REACTION_SELECT} WHERE r.id = $1");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .fetch_optional(pool)
@@ -85,7 +85,7 @@ impl Store {
             false,
             4,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(message.0)
                 .bind(after)
@@ -102,7 +102,7 @@ impl Store {
     }
 
     pub async fn change_reaction(&self, id: Snowflake, emoji: &Emoji) -> Result<bool, AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query("UPDATE reactions SET emoji = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(emoji.as_str())
@@ -118,7 +118,7 @@ impl Store {
     }
 
     pub async fn delete_reaction(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM reactions WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

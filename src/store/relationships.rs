@@ -4,7 +4,7 @@ use crate::domain::model::{Relationship, rfc3339};
 use crate::domain::values::RelationshipStatus;
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
 
 #[derive(sqlx::FromRow)]
 struct RelationshipRow {
@@ -41,7 +41,7 @@ fn pair(a: Snowflake, b: Snowflake) -> (i64, i64) {
 impl Store {
     pub async fn relationship(&self, id: Snowflake) -> Result<Option<Relationship>, AppError> {
         let sql = format!("{RELATIONSHIP_SELECT} WHERE id = $1");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .fetch_optional(pool)
@@ -57,7 +57,7 @@ impl Store {
     ) -> Result<Option<Relationship>, AppError> {
         let (low, high) = pair(a, b);
         let sql = format!("{RELATIONSHIP_SELECT} WHERE user_low = $1 AND user_high = $2");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(low)
                 .bind(high)
@@ -86,7 +86,7 @@ impl Store {
             false,
             4,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(user.0)
                 .bind(after)
@@ -104,7 +104,7 @@ impl Store {
     /// Inserts a new relationship; 409 if the pair already has one.
     pub async fn insert_relationship(&self, rel: &Relationship, now: i64) -> Result<(), AppError> {
         let (low, high) = pair(rel.user_id, rel.friend_id);
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO relationships (id, user_low, user_high, requester_id, addressee_id, status, blocked_by, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -138,7 +138,7 @@ impl Store {
         blocked_by: Option<Snowflake>,
         now: i64,
     ) -> Result<Option<Relationship>, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query("UPDATE relationships SET status = $2, blocked_by = $3, updated_at = $4 WHERE id = $1")
                 .bind(id.0)
                 .bind(status.as_str())
@@ -152,7 +152,7 @@ impl Store {
     }
 
     pub async fn delete_relationship(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM relationships WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

@@ -5,7 +5,7 @@ use crate::domain::model::{Channel, ChannelKind, Member, Server, rfc3339};
 use crate::domain::values::{Role, ServerName, Username};
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
 
 #[derive(sqlx::FromRow)]
 struct ServerRow {
@@ -41,7 +41,7 @@ impl Store {
         &self,
         new: NewServer<'_>,
     ) -> Result<(Server, Member, Channel), AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO servers (id, name, owner_id, created_at) VALUES ($1, $2, $3, $4)")
@@ -106,7 +106,7 @@ impl Store {
         id: Snowflake,
         user: Snowflake,
     ) -> Result<Option<(Server, Option<Role>)>, AppError> {
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, String, i64, i64, Option<String>)>(
                 "SELECT s.id, s.name, s.owner_id, s.created_at, m.role
                  FROM servers s LEFT JOIN members m ON m.server_id = s.id AND m.user_id = $2
@@ -145,7 +145,7 @@ impl Store {
             false,
             4,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, ServerRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(user.0)
                 .bind(after)
@@ -166,7 +166,7 @@ impl Store {
         id: Snowflake,
         name: &ServerName,
     ) -> Result<Option<Server>, AppError> {
-        write!(self, |pool| async {
+        on_writer!(self, |pool| async {
             sqlx::query("UPDATE servers SET name = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(name.as_str())
@@ -186,7 +186,7 @@ impl Store {
     /// Deletes a server with its channels, messages, reactions, members and
     /// invites (foreign keys cascade).
     pub async fn delete_server(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM servers WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

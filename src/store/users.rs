@@ -5,7 +5,7 @@ use crate::domain::model::{User, rfc3339};
 use crate::domain::values::{DisplayName, Email, Username};
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -58,7 +58,7 @@ pub struct NewUser<'a> {
 
 impl Store {
     pub async fn create_user(&self, new: NewUser<'_>) -> Result<User, AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO users (id, username, username_key, display_name, email, email_key, password_hash, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -104,7 +104,7 @@ impl Store {
     }
 
     async fn user_id_by_username(&self, key: &str) -> Result<Option<i64>, AppError> {
-        Ok(write!(self, |pool| {
+        Ok(on_writer!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username_key = $1")
                 .bind(key)
                 .fetch_optional(pool)
@@ -118,7 +118,7 @@ impl Store {
         id: Snowflake,
         viewer: Option<Snowflake>,
     ) -> Result<Option<User>, AppError> {
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, UserRow>(
                 "SELECT id, username, display_name, email, created_at FROM users WHERE id = $1 AND deleted_at IS NULL",
             )
@@ -150,7 +150,7 @@ impl Store {
             false,
             5,
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(&low)
                 .bind(&high)
@@ -178,7 +178,7 @@ impl Store {
         } else {
             "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL"
         };
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, String)>(sql)
                 .bind(login_key)
                 .fetch_optional(pool)
@@ -191,7 +191,7 @@ impl Store {
     }
 
     pub async fn password_hash(&self, id: Snowflake) -> Result<Option<String>, AppError> {
-        Ok(read!(self, |pool| {
+        Ok(on_reader!(self, |pool| {
             sqlx::query_scalar::<_, String>(
                 "SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL",
             )
@@ -209,7 +209,7 @@ impl Store {
     ) -> Result<Option<User>, AppError> {
         let email_given = changes.email.is_some();
         let email = changes.email.as_ref().and_then(|e| e.as_ref());
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE users SET
                     username = COALESCE($2, username),
@@ -236,7 +236,7 @@ impl Store {
             Ok(0) => Ok(None),
             Ok(_) => {
                 // Read back through the writer so the answer reflects this write.
-                let row = write!(self, |pool| {
+                let row = on_writer!(self, |pool| {
                     sqlx::query_as::<_, UserRow>(
                         "SELECT id, username, display_name, email, created_at FROM users WHERE id = $1",
                     )
@@ -262,7 +262,7 @@ impl Store {
         id: Snowflake,
         now: i64,
     ) -> Result<Option<Vec<Snowflake>>, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE owner_id = $1")
