@@ -5,7 +5,7 @@ use crate::domain::values::Role;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
 use crate::perms::ChannelAccess;
-use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
+use crate::store::{Page, Store, on_reader, on_writer};
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
@@ -194,30 +194,17 @@ impl Store {
         server: Snowflake,
         page: &Page,
     ) -> Result<Vec<Channel>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.server_id = $1 AND c.id > $2 AND c.id < $3"
-            ),
-            "c.id",
-            page,
-            false,
-            4,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(server.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Channel::from)
-            .collect())
+        let rows: Vec<ChannelRow> = self
+            .fetch_page(
+                &format!("SELECT {CHANNEL_COLUMNS} FROM channels c"),
+                "c.server_id = $1",
+                &[server.0],
+                "c.id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Channel::from).collect())
     }
 
     /// Every channel `user` can read: those of their servers and their DMs.
@@ -226,33 +213,18 @@ impl Store {
         user: Snowflake,
         page: &Page,
     ) -> Result<Vec<Channel>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "SELECT {CHANNEL_COLUMNS} FROM channels c
-                 WHERE (c.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
-                        OR c.dm_low = $1 OR c.dm_high = $1)
-                   AND c.id > $2 AND c.id < $3"
-            ),
-            "c.id",
-            page,
-            false,
-            4,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Channel::from)
-            .collect())
+        let rows: Vec<ChannelRow> = self
+            .fetch_page(
+                &format!("SELECT {CHANNEL_COLUMNS} FROM channels c"),
+                "c.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
+                 OR c.dm_low = $1 OR c.dm_high = $1",
+                &[user.0],
+                "c.id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Channel::from).collect())
     }
 
     pub async fn update_channel(

@@ -4,7 +4,7 @@ use crate::domain::model::{Member, rfc3339};
 use crate::domain::values::Role;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
+use crate::store::{Page, Store, on_reader, on_writer};
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -70,29 +70,17 @@ impl Store {
 
     /// Members of a server, ordered by user id.
     pub async fn members(&self, server: Snowflake, page: &Page) -> Result<Vec<Member>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "{MEMBER_SELECT} WHERE m.server_id = $1 AND m.user_id > $2 AND m.user_id < $3"
-            ),
-            "m.user_id",
-            page,
-            false,
-            4,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(server.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        page.arrange(rows, false)
-            .into_iter()
-            .map(Member::try_from)
-            .collect()
+        let rows: Vec<MemberRow> = self
+            .fetch_page(
+                MEMBER_SELECT,
+                "m.server_id = $1",
+                &[server.0],
+                "m.user_id",
+                page,
+                false,
+            )
+            .await?;
+        rows.into_iter().map(Member::try_from).collect()
     }
 
     /// Sets a member's role. Making someone `owner` hands the server over:

@@ -24,7 +24,7 @@ use crate::domain::model::{Author, Message, ReactionSummary, rfc3339};
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::events::{Audience, Event, EventBus};
 use crate::id::{IdGenerator, Snowflake};
-use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
+use crate::store::{Page, Store, on_reader, on_writer};
 
 /// The most inserts one group commit takes.
 const MAX_BATCH: usize = 1024;
@@ -266,27 +266,19 @@ impl Store {
         page: &Page,
         viewer: Snowflake,
     ) -> Result<Vec<Message>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!("{MESSAGE_SELECT} WHERE m.channel_id = $1 AND m.id > $2 AND m.id < $3"),
-            "m.id",
-            page,
-            true,
-            4,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(channel.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
+        let rows: Vec<MessageRow> = self
+            .fetch_page(
+                MESSAGE_SELECT,
+                "m.channel_id = $1",
+                &[channel.0],
+                "m.id",
+                page,
+                true,
+            )
+            .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut tallies = self.reaction_tallies(&ids, viewer).await?;
-        Ok(page
-            .arrange(rows, true)
+        Ok(rows
             .into_iter()
             .map(|r| {
                 let reactions = tallies.remove(&r.id).unwrap_or_default();

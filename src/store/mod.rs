@@ -14,10 +14,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
+use sqlx::{Encode, FromRow, Postgres, Sqlite, Type};
 
 use std::sync::Arc;
 
@@ -174,7 +176,7 @@ impl Page {
 
     /// Lower and upper id bounds (exclusive) as plain values, so that every
     /// list query has the same index-friendly `id > $a AND id < $b` shape.
-    pub fn bounds(&self) -> (i64, i64) {
+    fn bounds(&self) -> (i64, i64) {
         (
             self.after.map_or(-1, |s| s.0),
             self.before.map_or(i64::MAX, |s| s.0),
@@ -185,7 +187,7 @@ impl Page {
     /// the cursor: from `after` upwards, otherwise downwards from `before`
     /// (or from the newest). `newest_first` is the order the caller wants;
     /// the rows are reversed afterwards when the two differ.
-    pub fn walk_descending(&self, newest_first: bool) -> bool {
+    fn walk_descending(&self, newest_first: bool) -> bool {
         if self.after.is_some() && self.before.is_none() {
             false
         } else if self.before.is_some() {
@@ -196,7 +198,7 @@ impl Page {
     }
 
     /// Puts rows fetched in walk order into the order the caller wants.
-    pub fn arrange<T>(&self, mut rows: Vec<T>, newest_first: bool) -> Vec<T> {
+    fn arrange<T>(&self, mut rows: Vec<T>, newest_first: bool) -> Vec<T> {
         if self.walk_descending(newest_first) != newest_first {
             rows.reverse();
         }
@@ -204,21 +206,58 @@ impl Page {
     }
 }
 
-/// `base` is a query ending in a WHERE clause that already has the
-/// `id > $a AND id < $b` bounds; appends order and limit.
-pub(crate) fn paged_sql(
-    base: &str,
-    id_column: &str,
-    page: &Page,
-    newest_first: bool,
-    limit_param: u8,
-) -> String {
-    let dir = if page.walk_descending(newest_first) {
-        "DESC"
-    } else {
-        "ASC"
-    };
-    format!("{base} ORDER BY {id_column} {dir} LIMIT ${limit_param}")
+impl Store {
+    /// One page of a list: `select` (`SELECT ... FROM ...`, no WHERE)
+    /// narrowed to the rows where `condition` holds, keyset-paged on
+    /// `id_column`, in the order the caller wants. `condition` names the
+    /// `filter` values `$1`, `$2`, ... Every list query goes through here.
+    pub(crate) async fn fetch_page<R, F>(
+        &self,
+        select: &str,
+        condition: &str,
+        filter: &[F],
+        id_column: &str,
+        page: &Page,
+        newest_first: bool,
+    ) -> Result<Vec<R>, AppError>
+    where
+        R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+        F: for<'q> Encode<'q, Sqlite>
+            + Type<Sqlite>
+            + for<'q> Encode<'q, Postgres>
+            + Type<Postgres>
+            + Copy
+            + Send
+            + Sync,
+    {
+        let (after, before) = page.bounds();
+        let n = filter.len();
+        let dir = if page.walk_descending(newest_first) {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let sql = format!(
+            "{select} WHERE ({condition}) AND {id_column} > ${} AND {id_column} < ${}
+             ORDER BY {id_column} {dir} LIMIT ${}",
+            n + 1,
+            n + 2,
+            n + 3,
+        );
+        let rows = on_reader!(self, |pool| {
+            let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.as_str()));
+            for value in filter {
+                query = query.bind(*value);
+            }
+            query
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(page.arrange(rows, newest_first))
+    }
 }
 
 /// Current time in Unix milliseconds, as stored.

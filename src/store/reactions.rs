@@ -4,7 +4,7 @@ use crate::domain::model::{Reaction, rfc3339};
 use crate::domain::values::Emoji;
 use crate::error::{AppError, is_foreign_key_violation, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
+use crate::store::{Page, Store, on_reader, on_writer};
 
 #[derive(sqlx::FromRow)]
 struct ReactionRow {
@@ -77,28 +77,17 @@ impl Store {
         message: Snowflake,
         page: &Page,
     ) -> Result<Vec<Reaction>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!("{REACTION_SELECT} WHERE r.message_id = $1 AND r.id > $2 AND r.id < $3"),
-            "r.id",
-            page,
-            false,
-            4,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(message.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Reaction::from)
-            .collect())
+        let rows: Vec<ReactionRow> = self
+            .fetch_page(
+                REACTION_SELECT,
+                "r.message_id = $1",
+                &[message.0],
+                "r.id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Reaction::from).collect())
     }
 
     pub async fn change_reaction(&self, id: Snowflake, emoji: &Emoji) -> Result<bool, AppError> {

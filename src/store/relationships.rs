@@ -4,7 +4,7 @@ use crate::domain::model::{Relationship, rfc3339};
 use crate::domain::values::RelationshipStatus;
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
+use crate::store::{Page, Store, on_reader, on_writer};
 
 #[derive(sqlx::FromRow)]
 struct RelationshipRow {
@@ -73,32 +73,18 @@ impl Store {
         user: Snowflake,
         page: &Page,
     ) -> Result<Vec<Relationship>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "{RELATIONSHIP_SELECT}
-                 WHERE (user_low = $1 OR user_high = $1)
-                   AND NOT (status = 'blocked' AND blocked_by <> $1)
-                   AND id > $2 AND id < $3"
-            ),
-            "id",
-            page,
-            false,
-            4,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        page.arrange(rows, false)
-            .into_iter()
-            .map(Relationship::try_from)
-            .collect()
+        let rows: Vec<RelationshipRow> = self
+            .fetch_page(
+                RELATIONSHIP_SELECT,
+                "(user_low = $1 OR user_high = $1)
+                 AND NOT (status = 'blocked' AND blocked_by <> $1)",
+                &[user.0],
+                "id",
+                page,
+                false,
+            )
+            .await?;
+        rows.into_iter().map(Relationship::try_from).collect()
     }
 
     /// Inserts a new relationship; 409 if the pair already has one.

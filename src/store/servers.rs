@@ -5,7 +5,7 @@ use crate::domain::model::{Channel, ChannelKind, Member, Server, rfc3339};
 use crate::domain::values::{Role, ServerName, Username};
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
+use crate::store::{Page, Store, on_reader, on_writer};
 
 #[derive(sqlx::FromRow)]
 struct ServerRow {
@@ -135,30 +135,18 @@ impl Store {
 
     /// The servers `user` is a member of, by id.
     pub async fn servers_of(&self, user: Snowflake, page: &Page) -> Result<Vec<Server>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            "SELECT s.id, s.name, s.owner_id, s.created_at
-             FROM members m JOIN servers s ON s.id = m.server_id
-             WHERE m.user_id = $1 AND m.server_id > $2 AND m.server_id < $3",
-            "m.server_id",
-            page,
-            false,
-            4,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, ServerRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Server::from)
-            .collect())
+        let rows: Vec<ServerRow> = self
+            .fetch_page(
+                "SELECT s.id, s.name, s.owner_id, s.created_at
+                 FROM members m JOIN servers s ON s.id = m.server_id",
+                "m.user_id = $1",
+                &[user.0],
+                "m.server_id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Server::from).collect())
     }
 
     pub async fn rename_server(

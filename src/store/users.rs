@@ -5,7 +5,7 @@ use crate::domain::model::{User, rfc3339};
 use crate::domain::values::{DisplayName, Email, Username};
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer, paged_sql};
+use crate::store::{Page, Store, on_reader, on_writer};
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -137,31 +137,19 @@ impl Store {
         page: &Page,
         viewer: Snowflake,
     ) -> Result<Vec<User>, AppError> {
-        let (after, before) = page.bounds();
         let low = prefix.map(str::to_ascii_lowercase).unwrap_or_default();
         let high = format!("{low}\u{10FFFF}");
-        let sql = paged_sql(
-            &format!(
-                "SELECT {USER_COLUMNS} FROM users
-                 WHERE deleted_at IS NULL AND username_key >= $1 AND username_key < $2 AND id > $3 AND id < $4"
-            ),
-            "id",
-            page,
-            false,
-            5,
-        );
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(&low)
-                .bind(&high)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
+        let rows: Vec<UserRow> = self
+            .fetch_page(
+                &format!("SELECT {USER_COLUMNS} FROM users"),
+                "deleted_at IS NULL AND username_key >= $1 AND username_key < $2",
+                &[low.as_str(), high.as_str()],
+                "id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows
             .into_iter()
             .map(|r| r.into_user(Some(viewer)))
             .collect())
