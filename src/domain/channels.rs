@@ -93,7 +93,7 @@ pub async fn create_channel(
                 .store
                 .server_with_role(server, actor.id)
                 .await?
-                .and_then(|(_, r)| r);
+                .and_then(|s| s.role);
             perms::can_act_on_server(role, ServerAction::ManageChannels)?;
             let max = state.settings.max_channels_per_server;
             if state.store.channel_count(server).await? >= max {
@@ -184,7 +184,7 @@ pub async fn list_channels(
                 .store
                 .server_with_role(server, actor.id)
                 .await?
-                .and_then(|(_, r)| r);
+                .and_then(|s| s.role);
             perms::can_view_server(role)?;
             state.store.server_channels(server, page).await
         }

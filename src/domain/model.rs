@@ -71,8 +71,10 @@ pub struct Invite {
     pub uses: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+/// Stored as text, like `Role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ChannelKind {
     /// A channel of a server.
     Text,

@@ -62,6 +62,7 @@ async fn server_and_role(
         .store
         .server_with_role(id, actor)
         .await?
+        .map(|s| (s.server, s.role))
         .ok_or(AppError::NotFound("server"))
 }
 

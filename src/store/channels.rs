@@ -10,7 +10,7 @@ use crate::store::{Page, Store, on_reader, on_writer};
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
     id: i64,
-    kind: String,
+    kind: ChannelKind,
     server_id: Option<i64>,
     name: String,
     topic: String,
@@ -28,11 +28,7 @@ impl From<ChannelRow> for Channel {
         };
         Channel {
             id: Snowflake(r.id),
-            kind: if r.kind == "dm" {
-                ChannelKind::Dm
-            } else {
-                ChannelKind::Text
-            },
+            kind: r.kind,
             server_id: r.server_id.map(Snowflake),
             name: r.name,
             topic: r.topic,
@@ -41,6 +37,16 @@ impl From<ChannelRow> for Channel {
             created_at: rfc3339(r.created_at),
         }
     }
+}
+
+/// A channel with the role of the user asking (if a member of its server)
+/// and whether its DM pair has a block between them.
+#[derive(sqlx::FromRow)]
+struct ChannelAccessRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    role: Option<Role>,
+    blocked: i64,
 }
 
 const CHANNEL_COLUMNS: &str =
@@ -130,62 +136,23 @@ impl Store {
              WHERE c.id = $1"
         );
         let row = on_reader!(self, |pool| {
-            sqlx::query_as::<
-                _,
-                (
-                    i64,
-                    String,
-                    Option<i64>,
-                    String,
-                    String,
-                    i64,
-                    Option<i64>,
-                    Option<i64>,
-                    i64,
-                    Option<String>,
-                    i64,
-                ),
-            >(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id.0)
-            .bind(user.0)
-            .fetch_optional(pool)
-            .await
+            sqlx::query_as::<_, ChannelAccessRow>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id.0)
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
         })?;
-        let Some((
-            id,
-            kind,
-            server_id,
-            name,
-            topic,
-            position,
-            dm_low,
-            dm_high,
-            created_at,
-            role,
-            blocked,
-        )) = row
-        else {
-            return Ok(None);
-        };
-        let channel = Channel::from(ChannelRow {
-            id,
-            kind,
-            server_id,
-            name,
-            topic,
-            position,
-            dm_low,
-            dm_high,
-            created_at,
-        });
-        let access = match channel.recipients {
-            Some([a, b]) => ChannelAccess::Direct {
-                participant: user == a || user == b,
-                blocked: blocked != 0,
-            },
-            None => ChannelAccess::Server(role.as_deref().map(Role::from_db).transpose()?),
-        };
-        Ok(Some((channel, access)))
+        Ok(row.map(|row| {
+            let channel = Channel::from(row.channel);
+            let access = match channel.recipients {
+                Some([a, b]) => ChannelAccess::Direct {
+                    participant: user == a || user == b,
+                    blocked: row.blocked != 0,
+                },
+                None => ChannelAccess::Server(row.role),
+            };
+            (channel, access)
+        }))
     }
 
     /// Channels of one server (the caller has checked membership), by id.

@@ -12,7 +12,7 @@ struct MemberRow {
     user_id: i64,
     username: String,
     display_name: String,
-    role: String,
+    role: Role,
     joined_at: i64,
 }
 
@@ -24,7 +24,7 @@ impl TryFrom<MemberRow> for Member {
             user_id: Snowflake(r.user_id),
             username: r.username,
             display_name: r.display_name,
-            role: Role::from_db(&r.role)?,
+            role: r.role,
             joined_at: rfc3339(r.joined_at),
         })
     }
@@ -40,16 +40,15 @@ impl Store {
         server: Snowflake,
         user: Snowflake,
     ) -> Result<Option<Role>, AppError> {
-        let role = on_reader!(self, |pool| {
-            sqlx::query_scalar::<_, String>(
+        Ok(on_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Role>(
                 "SELECT role FROM members WHERE server_id = $1 AND user_id = $2",
             )
             .bind(server.0)
             .bind(user.0)
             .fetch_optional(pool)
             .await
-        })?;
-        role.as_deref().map(Role::from_db).transpose()
+        })?)
     }
 
     pub async fn member(
@@ -110,7 +109,7 @@ impl Store {
                 sqlx::query("UPDATE members SET role = $3 WHERE server_id = $1 AND user_id = $2")
                     .bind(server.0)
                     .bind(user.0)
-                    .bind(role.as_str())
+                    .bind(role)
                     .execute(&mut *tx)
                     .await?;
             if done.rows_affected() == 0 {

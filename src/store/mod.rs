@@ -264,3 +264,41 @@ impl Store {
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use crate::domain::model::ChannelKind;
+    use crate::domain::values::{RelationshipStatus, Role};
+
+    #[tokio::test]
+    async fn text_columns_decode_into_their_enums_and_reject_unknown_values() {
+        let mut db = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let kind: ChannelKind = sqlx::query_scalar("SELECT 'dm'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        let role: Role = sqlx::query_scalar("SELECT 'admin'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        let status: RelationshipStatus = sqlx::query_scalar("SELECT 'blocked'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(
+            (kind, role, status),
+            (ChannelKind::Dm, Role::Admin, RelationshipStatus::Blocked)
+        );
+        // Once an unknown kind silently became a text channel.
+        let unknown = sqlx::query_scalar::<_, ChannelKind>("SELECT 'voice'")
+            .fetch_one(&mut db)
+            .await;
+        assert!(unknown.is_err());
+        let unknown = sqlx::query_scalar::<_, Role>("SELECT 'Admin'")
+            .fetch_one(&mut db)
+            .await;
+        assert!(unknown.is_err());
+    }
+}

@@ -11,7 +11,7 @@ struct RelationshipRow {
     id: i64,
     requester_id: i64,
     addressee_id: i64,
-    status: String,
+    status: RelationshipStatus,
     blocked_by: Option<i64>,
     created_at: i64,
     updated_at: i64,
@@ -24,7 +24,7 @@ impl TryFrom<RelationshipRow> for Relationship {
             id: Snowflake(r.id),
             user_id: Snowflake(r.requester_id),
             friend_id: Snowflake(r.addressee_id),
-            status: RelationshipStatus::from_db(&r.status)?,
+            status: r.status,
             blocked_by: r.blocked_by.map(Snowflake),
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
@@ -100,7 +100,7 @@ impl Store {
             .bind(high)
             .bind(rel.user_id.0)
             .bind(rel.friend_id.0)
-            .bind(rel.status.as_str())
+            .bind(rel.status)
             .bind(rel.blocked_by.map(|b| b.0))
             .bind(now)
             .execute(pool)
@@ -127,7 +127,7 @@ impl Store {
         on_writer!(self, |pool| {
             sqlx::query("UPDATE relationships SET status = $2, blocked_by = $3, updated_at = $4 WHERE id = $1")
                 .bind(id.0)
-                .bind(status.as_str())
+                .bind(status)
                 .bind(blocked_by.map(|b| b.0))
                 .bind(now)
                 .execute(pool)

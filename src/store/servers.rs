@@ -26,6 +26,20 @@ impl From<ServerRow> for Server {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct ServerRoleRow {
+    #[sqlx(flatten)]
+    server: ServerRow,
+    role: Option<Role>,
+}
+
+/// A server and the role of the user asking.
+pub struct ServerWithRole {
+    pub server: Server,
+    /// `None`: not a member.
+    pub role: Option<Role>,
+}
+
 pub struct NewServer<'a> {
     pub id: Snowflake,
     pub name: &'a ServerName,
@@ -100,14 +114,14 @@ impl Store {
         ))
     }
 
-    /// A server and the role `user` holds in it (`None`: not a member).
+    /// A server and the role `user` holds in it.
     pub async fn server_with_role(
         &self,
         id: Snowflake,
         user: Snowflake,
-    ) -> Result<Option<(Server, Option<Role>)>, AppError> {
+    ) -> Result<Option<ServerWithRole>, AppError> {
         let row = on_reader!(self, |pool| {
-            sqlx::query_as::<_, (i64, String, i64, i64, Option<String>)>(
+            sqlx::query_as::<_, ServerRoleRow>(
                 "SELECT s.id, s.name, s.owner_id, s.created_at, m.role
                  FROM servers s LEFT JOIN members m ON m.server_id = s.id AND m.user_id = $2
                  WHERE s.id = $1",
@@ -117,20 +131,10 @@ impl Store {
             .fetch_optional(pool)
             .await
         })?;
-        row.map(|(id, name, owner_id, created_at, role)| {
-            let role = role.as_deref().map(Role::from_db).transpose()?;
-            Ok((
-                ServerRow {
-                    id,
-                    name,
-                    owner_id,
-                    created_at,
-                }
-                .into(),
-                role,
-            ))
-        })
-        .transpose()
+        Ok(row.map(|row| ServerWithRole {
+            server: row.server.into(),
+            role: row.role,
+        }))
     }
 
     /// The servers `user` is a member of, by id.
