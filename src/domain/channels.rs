@@ -11,7 +11,7 @@ use crate::events::{Audience, Event};
 use crate::id::Snowflake;
 use crate::perms::{self, ChannelAccess, ServerAction};
 use crate::state::AppState;
-use crate::store::channels::ChannelChanges;
+use crate::store::channels::{ChannelChanges, ChannelWithAccess, OpenedDm};
 use crate::store::{Page, now_ms};
 
 /// Either a server channel (`server_id` and `name`) or a direct-message
@@ -53,7 +53,7 @@ pub async fn readable_channel(
     actor: Snowflake,
     id: Snowflake,
 ) -> Result<(Channel, ChannelAccess), AppError> {
-    let (channel, access) = state
+    let ChannelWithAccess { channel, access } = state
         .store
         .channel_access(id, actor)
         .await?
@@ -151,7 +151,7 @@ async fn open_dm(
             "you cannot message this user",
         ));
     }
-    let (channel, created) = state
+    let OpenedDm { channel, created } = state
         .store
         .open_dm(state.ids.next(), actor.id, recipient, now_ms())
         .await?;

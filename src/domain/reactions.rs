@@ -32,11 +32,12 @@ async fn message_access(
     actor: Snowflake,
     message: Snowflake,
 ) -> Result<(Snowflake, ChannelAccess), AppError> {
-    let (channel, _) = state
+    let channel = state
         .store
         .message_channel(message)
         .await?
-        .ok_or(AppError::NotFound("message"))?;
+        .ok_or(AppError::NotFound("message"))?
+        .channel_id;
     let (_, access) = readable_channel(state, actor, channel)
         .await
         .map_err(|e| e.hidden_as("message"))?;

@@ -102,9 +102,9 @@ async fn rooms_for(rt: &Realtime, audience: &Audience) -> Vec<String> {
         Audience::Users(ids) => ids.iter().copied().map(user_room).collect(),
         Audience::Channel(id) => channel_rooms(rt, *id).await,
         Audience::Contacts(user) => match rt.app.store.contact_rooms(*user).await {
-            Ok((servers, friends)) => std::iter::once(user_room(*user))
-                .chain(servers.into_iter().map(server_room))
-                .chain(friends.into_iter().map(user_room))
+            Ok(contacts) => std::iter::once(user_room(*user))
+                .chain(contacts.servers.into_iter().map(server_room))
+                .chain(contacts.friends.into_iter().map(user_room))
                 .collect(),
             Err(e) => {
                 tracing::error!(error = %e, "resolving contacts");

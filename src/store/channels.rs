@@ -49,6 +49,19 @@ struct ChannelAccessRow {
     blocked: i64,
 }
 
+/// A DM channel as `open_dm` found or made it.
+pub struct OpenedDm {
+    pub channel: Channel,
+    /// Whether this call created it.
+    pub created: bool,
+}
+
+/// A channel and how the user asking stands towards it.
+pub struct ChannelWithAccess {
+    pub channel: Channel,
+    pub access: ChannelAccess,
+}
+
 const CHANNEL_COLUMNS: &str =
     "c.id, c.kind, c.server_id, c.name, c.topic, c.position, c.dm_low, c.dm_high, c.created_at";
 
@@ -83,15 +96,14 @@ impl Store {
         }
     }
 
-    /// The DM channel between two users, created if absent. Returns the
-    /// channel and whether it was created by this call.
+    /// The DM channel between two users, created if absent.
     pub async fn open_dm(
         &self,
         id: Snowflake,
         a: Snowflake,
         b: Snowflake,
         now: i64,
-    ) -> Result<(Channel, bool), AppError> {
+    ) -> Result<OpenedDm, AppError> {
         let (low, high) = if a < b { (a, b) } else { (b, a) };
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.dm_low = $1 AND c.dm_high = $2"
@@ -114,7 +126,10 @@ impl Store {
                 .bind(high.0)
                 .fetch_one(pool)
                 .await?;
-            Ok::<_, AppError>((Channel::from(row), inserted.rows_affected() > 0))
+            Ok::<_, AppError>(OpenedDm {
+                channel: Channel::from(row),
+                created: inserted.rows_affected() > 0,
+            })
         }
         .await
         })
@@ -125,7 +140,7 @@ impl Store {
         &self,
         id: Snowflake,
         user: Snowflake,
-    ) -> Result<Option<(Channel, ChannelAccess)>, AppError> {
+    ) -> Result<Option<ChannelWithAccess>, AppError> {
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS}, m.role,
                 CAST(CASE WHEN c.kind = 'dm' AND EXISTS (
@@ -151,7 +166,7 @@ impl Store {
                 },
                 None => ChannelAccess::Server(row.role),
             };
-            (channel, access)
+            ChannelWithAccess { channel, access }
         }))
     }
 

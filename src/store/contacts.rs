@@ -5,6 +5,15 @@ use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::store::{Store, on_reader};
 
+/// The rooms through which others see a user.
+#[derive(Clone, Debug)]
+pub struct ContactRooms {
+    /// The servers the user is a member of.
+    pub servers: Vec<Snowflake>,
+    /// The user's accepted friends.
+    pub friends: Vec<Snowflake>,
+}
+
 impl Store {
     /// Ids of the servers `user` is a member of.
     pub async fn server_ids_of(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
@@ -53,14 +62,11 @@ impl Store {
     }
 
     /// The servers and friends through which others see `user`.
-    pub async fn contact_rooms(
-        &self,
-        user: Snowflake,
-    ) -> Result<(Vec<Snowflake>, Vec<Snowflake>), AppError> {
-        Ok((
-            self.server_ids_of(user).await?,
-            self.friend_ids(user).await?,
-        ))
+    pub async fn contact_rooms(&self, user: Snowflake) -> Result<ContactRooms, AppError> {
+        Ok(ContactRooms {
+            servers: self.server_ids_of(user).await?,
+            friends: self.friend_ids(user).await?,
+        })
     }
 
     /// Everyone who shares a server with `user`, and their friends.

@@ -176,6 +176,14 @@ fn insert_error(e: sqlx::Error) -> AppError {
     }
 }
 
+/// Where a message is and who wrote it: what permission checks need
+/// before the message itself.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageLocation {
+    pub channel_id: Snowflake,
+    pub author_id: Snowflake,
+}
+
 #[derive(sqlx::FromRow)]
 struct MessageRow {
     id: i64,
@@ -243,11 +251,11 @@ impl Store {
         Ok(Some(row.into_message(reactions)))
     }
 
-    /// The channel a message is in, if it exists.
+    /// The channel and author of a message, if it exists.
     pub async fn message_channel(
         &self,
         id: Snowflake,
-    ) -> Result<Option<(Snowflake, Snowflake)>, AppError> {
+    ) -> Result<Option<MessageLocation>, AppError> {
         let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, i64)>(
                 "SELECT channel_id, author_id FROM messages WHERE id = $1",
@@ -256,7 +264,10 @@ impl Store {
             .fetch_optional(pool)
             .await
         })?;
-        Ok(row.map(|(c, a)| (Snowflake(c), Snowflake(a))))
+        Ok(row.map(|(channel_id, author_id)| MessageLocation {
+            channel_id: Snowflake(channel_id),
+            author_id: Snowflake(author_id),
+        }))
     }
 
     /// A channel's messages, newest first, with reaction tallies for `viewer`.

@@ -40,6 +40,15 @@ pub struct ServerWithRole {
     pub role: Option<Role>,
 }
 
+/// What creating a server made.
+pub struct CreatedServer {
+    pub server: Server,
+    /// The owner's membership.
+    pub owner: Member,
+    /// The `general` channel.
+    pub general: Channel,
+}
+
 pub struct NewServer<'a> {
     pub id: Snowflake,
     pub name: &'a ServerName,
@@ -51,10 +60,7 @@ pub struct NewServer<'a> {
 }
 
 impl Store {
-    pub async fn create_server(
-        &self,
-        new: NewServer<'_>,
-    ) -> Result<(Server, Member, Channel), AppError> {
+    pub async fn create_server(&self, new: NewServer<'_>) -> Result<CreatedServer, AppError> {
         on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
@@ -86,14 +92,14 @@ impl Store {
         .await
         })?;
         let created_at = rfc3339(new.now);
-        Ok((
-            Server {
+        Ok(CreatedServer {
+            server: Server {
                 id: new.id,
                 name: new.name.as_str().to_owned(),
                 owner_id: new.owner,
                 created_at: created_at.clone(),
             },
-            Member {
+            owner: Member {
                 server_id: new.id,
                 user_id: new.owner,
                 username: new.owner_name.as_str().to_owned(),
@@ -101,7 +107,7 @@ impl Store {
                 role: Role::Owner,
                 joined_at: created_at.clone(),
             },
-            Channel {
+            general: Channel {
                 id: new.general_channel_id,
                 kind: ChannelKind::Text,
                 server_id: Some(new.id),
@@ -111,7 +117,7 @@ impl Store {
                 recipients: None,
                 created_at,
             },
-        ))
+        })
     }
 
     /// A server and the role `user` holds in it.
