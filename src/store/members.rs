@@ -16,17 +16,16 @@ struct MemberRow {
     joined_at: i64,
 }
 
-impl TryFrom<MemberRow> for Member {
-    type Error = AppError;
-    fn try_from(r: MemberRow) -> Result<Self, AppError> {
-        Ok(Member {
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        Member {
             server_id: Snowflake(r.server_id),
             user_id: Snowflake(r.user_id),
             username: r.username,
             display_name: r.display_name,
             role: r.role,
             joined_at: rfc3339(r.joined_at),
-        })
+        }
     }
 }
 
@@ -64,7 +63,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(Member::try_from).transpose()
+        Ok(row.map(Member::from))
     }
 
     /// Members of a server, ordered by user id.
@@ -79,7 +78,7 @@ impl Store {
                 false,
             )
             .await?;
-        rows.into_iter().map(Member::try_from).collect()
+        Ok(rows.into_iter().map(Member::from).collect())
     }
 
     /// Sets a member's role. Making someone `owner` hands the server over:

@@ -17,10 +17,9 @@ struct RelationshipRow {
     updated_at: i64,
 }
 
-impl TryFrom<RelationshipRow> for Relationship {
-    type Error = AppError;
-    fn try_from(r: RelationshipRow) -> Result<Self, AppError> {
-        Ok(Relationship {
+impl From<RelationshipRow> for Relationship {
+    fn from(r: RelationshipRow) -> Self {
+        Relationship {
             id: Snowflake(r.id),
             user_id: Snowflake(r.requester_id),
             friend_id: Snowflake(r.addressee_id),
@@ -28,7 +27,7 @@ impl TryFrom<RelationshipRow> for Relationship {
             blocked_by: r.blocked_by.map(Snowflake),
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
-        })
+        }
     }
 }
 
@@ -47,7 +46,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(Relationship::try_from).transpose()
+        Ok(row.map(Relationship::from))
     }
 
     pub async fn relationship_between(
@@ -64,7 +63,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(Relationship::try_from).transpose()
+        Ok(row.map(Relationship::from))
     }
 
     /// The relationships `user` may see (a block is hidden from the blocked).
@@ -84,7 +83,7 @@ impl Store {
                 false,
             )
             .await?;
-        rows.into_iter().map(Relationship::try_from).collect()
+        Ok(rows.into_iter().map(Relationship::from).collect())
     }
 
     /// Inserts a new relationship; 409 if the pair already has one.
