@@ -112,7 +112,7 @@ pub async fn create_channel(
                 topic: topic.into_inner(),
                 position: check_position(input.position)?.unwrap_or(0),
                 recipients: None,
-                created_at: crate::domain::model::rfc3339(id.timestamp_ms()),
+                created_at: crate::store::time_from_ms(id.timestamp_ms()),
             };
             state.store.create_channel(&channel).await?;
             state.events.publish(

@@ -75,10 +75,10 @@ pub async fn add_reaction(
         channel_id: channel,
         user_id: actor,
         emoji: emoji.as_str().to_owned(),
-        created_at: String::new(),
+        created_at: Default::default(),
     };
     let reaction = Reaction {
-        created_at: crate::domain::model::rfc3339(reaction.id.timestamp_ms()),
+        created_at: crate::store::time_from_ms(reaction.id.timestamp_ms()),
         ..reaction
     };
     state.store.add_reaction(&reaction).await?;

@@ -1,11 +1,11 @@
 //! Server channels and direct-message channels.
 
-use crate::domain::model::{Channel, ChannelKind, rfc3339};
+use crate::domain::model::{Channel, ChannelKind};
 use crate::domain::values::Role;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
 use crate::perms::ChannelAccess;
-use crate::store::{Page, Store, on_reader, on_writer};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
@@ -34,7 +34,7 @@ impl From<ChannelRow> for Channel {
             topic: r.topic,
             position: r.position,
             recipients,
-            created_at: rfc3339(r.created_at),
+            created_at: time_from_ms(r.created_at),
         }
     }
 }

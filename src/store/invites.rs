@@ -1,9 +1,9 @@
 //! Invite codes to servers.
 
-use crate::domain::model::{Invite, rfc3339};
+use crate::domain::model::Invite;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Store, on_writer};
+use crate::store::{Store, on_writer, time_from_ms};
 
 pub struct NewInvite<'a> {
     pub code: &'a str,
@@ -43,8 +43,8 @@ impl Store {
             code: new.code.to_owned(),
             server_id: new.server,
             creator_id: new.creator,
-            created_at: rfc3339(new.now),
-            expires_at: new.expires_at.map(rfc3339),
+            created_at: time_from_ms(new.now),
+            expires_at: new.expires_at.map(time_from_ms),
             max_uses: new.max_uses,
             uses: 0,
         })

@@ -1,10 +1,10 @@
 //! Server membership and roles.
 
-use crate::domain::model::{Member, rfc3339};
+use crate::domain::model::Member;
 use crate::domain::values::Role;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -24,7 +24,7 @@ impl From<MemberRow> for Member {
             username: r.username,
             display_name: r.display_name,
             role: r.role,
-            joined_at: rfc3339(r.joined_at),
+            joined_at: time_from_ms(r.joined_at),
         }
     }
 }

@@ -20,11 +20,11 @@ use std::sync::Arc;
 use sqlx::{PgPool, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::model::{Author, Message, ReactionSummary, rfc3339};
+use crate::domain::model::{Author, Message, ReactionSummary};
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::events::{Audience, Event, EventBus};
 use crate::id::{IdGenerator, Snowflake};
-use crate::store::{Page, Store, on_reader, on_writer};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 /// The most inserts one group commit takes.
 const MAX_BATCH: usize = 1024;
@@ -142,7 +142,7 @@ fn stamp(ids: &IdGenerator, new: &NewMessage) -> Message {
         author: new.author.clone(),
         content: new.content.clone(),
         reply_to: new.reply_to,
-        created_at: rfc3339(id.timestamp_ms()),
+        created_at: time_from_ms(id.timestamp_ms()),
         edited_at: None,
         reactions: Vec::new(),
         nonce: new.nonce.clone(),
@@ -212,8 +212,8 @@ impl MessageRow {
             },
             content: self.content,
             reply_to: self.reply_to.map(Snowflake),
-            created_at: rfc3339(self.created_at),
-            edited_at: self.edited_at.map(rfc3339),
+            created_at: time_from_ms(self.created_at),
+            edited_at: self.edited_at.map(time_from_ms),
             reactions,
             nonce: None,
         }

@@ -14,6 +14,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -263,6 +264,12 @@ impl Store {
 /// Current time in Unix milliseconds, as stored.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// A stored time (Unix milliseconds) as the models carry it. Out of
+/// chrono's range, which no stored time is, it reads as the Unix epoch.
+pub fn time_from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 #[cfg(test)]

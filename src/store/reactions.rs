@@ -1,10 +1,10 @@
 //! Emoji reactions on messages: one per user, message and emoji.
 
-use crate::domain::model::{Reaction, rfc3339};
+use crate::domain::model::Reaction;
 use crate::domain::values::Emoji;
 use crate::error::{AppError, is_foreign_key_violation, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct ReactionRow {
@@ -24,7 +24,7 @@ impl From<ReactionRow> for Reaction {
             channel_id: Snowflake(r.channel_id),
             user_id: Snowflake(r.user_id),
             emoji: r.emoji,
-            created_at: rfc3339(r.created_at),
+            created_at: time_from_ms(r.created_at),
         }
     }
 }

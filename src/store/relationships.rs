@@ -1,10 +1,10 @@
 //! Relationships between two users: one row per pair, whoever asked first.
 
-use crate::domain::model::{Relationship, rfc3339};
+use crate::domain::model::Relationship;
 use crate::domain::values::RelationshipStatus;
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct RelationshipRow {
@@ -25,8 +25,8 @@ impl From<RelationshipRow> for Relationship {
             friend_id: Snowflake(r.addressee_id),
             status: r.status,
             blocked_by: r.blocked_by.map(Snowflake),
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
+            created_at: time_from_ms(r.created_at),
+            updated_at: time_from_ms(r.updated_at),
         }
     }
 }

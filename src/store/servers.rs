@@ -1,11 +1,11 @@
 //! Servers ("guilds"). Creating one also makes its owner the first member
 //! and opens a `general` channel, in one transaction.
 
-use crate::domain::model::{Channel, ChannelKind, Member, Server, rfc3339};
+use crate::domain::model::{Channel, ChannelKind, Member, Server};
 use crate::domain::values::{Role, ServerName, Username};
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct ServerRow {
@@ -21,7 +21,7 @@ impl From<ServerRow> for Server {
             id: Snowflake(r.id),
             name: r.name,
             owner_id: Snowflake(r.owner_id),
-            created_at: rfc3339(r.created_at),
+            created_at: time_from_ms(r.created_at),
         }
     }
 }
@@ -91,13 +91,13 @@ impl Store {
         }
         .await
         })?;
-        let created_at = rfc3339(new.now);
+        let created_at = time_from_ms(new.now);
         Ok(CreatedServer {
             server: Server {
                 id: new.id,
                 name: new.name.as_str().to_owned(),
                 owner_id: new.owner,
-                created_at: created_at.clone(),
+                created_at,
             },
             owner: Member {
                 server_id: new.id,
@@ -105,7 +105,7 @@ impl Store {
                 username: new.owner_name.as_str().to_owned(),
                 display_name: new.owner_display_name.to_owned(),
                 role: Role::Owner,
-                joined_at: created_at.clone(),
+                joined_at: created_at,
             },
             general: Channel {
                 id: new.general_channel_id,

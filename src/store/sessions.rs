@@ -1,10 +1,12 @@
 //! Login sessions. Only a SHA-256 of each token is stored, so a leaked
 //! database does not leak usable tokens.
 
-use crate::domain::model::rfc3339;
+use chrono::{DateTime, Utc};
+
+use crate::domain::model::rfc3339_millis;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Store, on_reader, on_writer};
+use crate::store::{Store, on_reader, on_writer, time_from_ms};
 
 /// A live session, found by the hash of its token.
 #[derive(Clone, Debug)]
@@ -20,9 +22,12 @@ pub struct SessionRecord {
 pub struct SessionInfo {
     #[schema(value_type = String)]
     pub id: Snowflake,
-    pub created_at: String,
-    pub last_used_at: String,
-    pub expires_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis")]
+    pub last_used_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis")]
+    pub expires_at: DateTime<Utc>,
     /// The client's User-Agent at login, at most 256 characters.
     pub user_agent: String,
     /// Whether this is the session making the request.
@@ -126,9 +131,9 @@ impl Store {
             .map(
                 |(id, created_at, last_used_at, expires_at, user_agent)| SessionInfo {
                     id: Snowflake(id),
-                    created_at: rfc3339(created_at),
-                    last_used_at: rfc3339(last_used_at),
-                    expires_at: rfc3339(expires_at),
+                    created_at: time_from_ms(created_at),
+                    last_used_at: time_from_ms(last_used_at),
+                    expires_at: time_from_ms(expires_at),
                     user_agent,
                     current: id == current.0,
                 },

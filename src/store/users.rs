@@ -1,11 +1,11 @@
 //! Accounts. A deleted account keeps its row (messages still point to it)
 //! but loses its name keys, e-mail, password and sessions.
 
-use crate::domain::model::{User, rfc3339};
+use crate::domain::model::User;
 use crate::domain::values::{DisplayName, Email, Username};
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -25,7 +25,7 @@ impl UserRow {
             username: self.username,
             display_name: self.display_name,
             email: if own { self.email } else { None },
-            created_at: rfc3339(self.created_at),
+            created_at: time_from_ms(self.created_at),
         }
     }
 }
@@ -81,7 +81,7 @@ impl Store {
                 username: new.username.as_str().to_owned(),
                 display_name: new.display_name.as_str().to_owned(),
                 email: new.email.map(|e| e.as_str().to_owned()),
-                created_at: rfc3339(new.now),
+                created_at: time_from_ms(new.now),
             }),
             Err(e) if is_unique_violation(&e) => {
                 Err(self.name_conflict(Some(new.username), new.email).await)
