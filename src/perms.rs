@@ -268,8 +268,8 @@ mod tests {
             friend_id: B,
             status,
             blocked_by,
-            created_at: String::new(),
-            updated_at: String::new(),
+            created_at: Default::default(),
+            updated_at: Default::default(),
         }
     }
 

@@ -9,7 +9,12 @@
 //! It speaks HTTP/1.1 only (with upgrades, for WebSockets): browsers use
 //! HTTP/2 over TLS, which the proxy in front terminates, and hyper has no
 //! request-head timeout for cleartext HTTP/2, so a client could hold such
-//! a connection open without ever sending a request.
+//! a connection open without ever sending a request. Connections are
+//! served by hyper-util's `auto` builder (the one `GracefulShutdown` can
+//! watch with upgrades) restricted to HTTP/1.1; that builder first reads
+//! far enough to tell an HTTP/2 preface from a request line, with no
+//! timer, so `opening` below does that part itself, under the header
+//! timeout, and closes HTTP/2 connections at once.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +34,43 @@ use tower::ServiceExt;
 /// How long a client has to send a complete request head (and, on a new
 /// connection, its first byte).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a connection opens.
+#[derive(Debug, PartialEq, Eq)]
+enum Opening {
+    Http1,
+    Http2,
+    Closed,
+}
+
+/// The HTTP/2 connection preface (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Peeks (without consuming) until the first bytes differ from the HTTP/2
+/// preface (an HTTP/1.1 request line: usually the first byte) or match it
+/// whole. The caller bounds the wait.
+async fn opening(stream: &tokio::net::TcpStream) -> std::io::Result<Opening> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let n = stream.peek(&mut buf).await?;
+        if n == 0 {
+            return Ok(Opening::Closed);
+        }
+        if buf[..n] != H2_PREFACE[..n] {
+            return Ok(Opening::Http1);
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(Opening::Http2);
+        }
+        // A prefix of the preface so far. A peek leaves the bytes unread,
+        // so the socket stays readable: poll again after a growing pause
+        // (only HTTP/2 clients and stallers get here; HTTP/1.1 request
+        // lines differ from the preface by their second byte at most).
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open
 /// connections finish their requests and waits for them.
@@ -58,12 +100,9 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            // A connection that sends nothing never reaches hyper's header
-            // timer: give it the same time to send its first byte.
-            let mut first = [0u8; 1];
-            match tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)).await {
-                Ok(Ok(n)) if n > 0 => {}
-                _ => return, // silent, closed, or failed
+            match tokio::time::timeout(HEADER_READ_TIMEOUT, opening(&stream)).await {
+                Ok(Ok(Opening::Http1)) => {}
+                _ => return, // silent, slow, HTTP/2, closed or failed
             }
             let service = app.map_request(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));

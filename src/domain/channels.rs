@@ -11,7 +11,7 @@ use crate::events::{Audience, Event};
 use crate::id::Snowflake;
 use crate::perms::{self, ChannelAccess, ServerAction};
 use crate::state::AppState;
-use crate::store::channels::ChannelChanges;
+use crate::store::channels::{ChannelChanges, ChannelWithAccess, OpenedDm};
 use crate::store::{Page, now_ms};
 
 /// Either a server channel (`server_id` and `name`) or a direct-message
@@ -53,7 +53,7 @@ pub async fn readable_channel(
     actor: &Actor,
     id: Snowflake,
 ) -> Result<(Channel, ChannelAccess), AppError> {
-    let (channel, access) = state
+    let ChannelWithAccess { channel, access } = state
         .store
         .channel_access(id, actor.user_id)
         .await?
@@ -95,7 +95,7 @@ pub async fn create_channel(
                 .store
                 .server_with_role(server, actor.user_id)
                 .await?
-                .and_then(|(_, r)| r);
+                .and_then(|s| s.role);
             perms::can_act_on_server(role, ServerAction::ManageChannels)?;
             let max = state.settings.max_channels_per_server;
             if state.store.channel_count(server).await? >= max {
@@ -114,7 +114,7 @@ pub async fn create_channel(
                 topic: topic.into_inner(),
                 position: check_position(input.position)?.unwrap_or(0),
                 recipients: None,
-                created_at: crate::domain::model::rfc3339(id.timestamp_ms()),
+                created_at: crate::store::time_from_ms(id.timestamp_ms()),
             };
             state.store.create_channel(&channel).await?;
             state.events.publish(
@@ -153,7 +153,7 @@ async fn open_dm(
             "you cannot message this user",
         ));
     }
-    let (channel, created) = state
+    let OpenedDm { channel, created } = state
         .store
         .open_dm(state.ids.next(), actor.user_id, recipient, now_ms())
         .await?;
@@ -186,7 +186,7 @@ pub async fn list_channels(
                 .store
                 .server_with_role(server, actor.user_id)
                 .await?
-                .and_then(|(_, r)| r);
+                .and_then(|s| s.role);
             perms::can_view_server(role)?;
             state.store.server_channels(server, page).await
         }

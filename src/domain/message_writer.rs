@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::model::{Author, Message, rfc3339};
+use crate::domain::model::{Author, Message};
 use crate::error::AppError;
 use crate::events::{Audience, Event, EventBus};
 use crate::id::{IdGenerator, Snowflake};
-use crate::store::Store;
+use crate::store::{Store, time_from_ms};
 
 /// The most posts one group commit takes.
 const MAX_BATCH: usize = 1024;
@@ -111,7 +111,7 @@ fn stamp(ids: &IdGenerator, new: &NewMessage) -> Message {
         author: new.author.clone(),
         content: new.content.clone(),
         reply_to: new.reply_to,
-        created_at: rfc3339(id.timestamp_ms()),
+        created_at: time_from_ms(id.timestamp_ms()),
         edited_at: None,
         reactions: Vec::new(),
         nonce: new.nonce.clone(),

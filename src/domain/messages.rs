@@ -45,7 +45,7 @@ pub async fn create_message(
     perms::can_post_in_channel(access)?;
     if let Some(parent) = input.reply_to {
         match state.store.message_channel(parent).await? {
-            Some((parent_channel, _)) if parent_channel == channel.id => {}
+            Some(found) if found.channel_id == channel.id => {}
             _ => {
                 return Err(AppError::invalid(
                     "reply_to",
@@ -97,11 +97,12 @@ async fn readable_message(
     actor: &Actor,
     id: Snowflake,
 ) -> Result<(Message, crate::domain::model::Channel, perms::ChannelAccess), AppError> {
-    let (channel_id, _) = state
+    let channel_id = state
         .store
         .message_channel(id)
         .await?
-        .ok_or(AppError::NotFound("message"))?;
+        .ok_or(AppError::NotFound("message"))?
+        .channel_id;
     let (channel, access) = readable_channel(state, actor, channel_id)
         .await
         .map_err(|e| e.hidden_as("message"))?;

@@ -1,16 +1,45 @@
 //! The shapes clients see, over REST and in live events alike.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::values::{RelationshipStatus, Role};
 use crate::id::Snowflake;
 
-/// RFC 3339 UTC with millisecond precision, from Unix milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// Times as clients see them: RFC 3339 in UTC with exactly millisecond
+/// precision and a `Z`, such as `2026-11-26T16:41:53.123Z`. For
+/// `#[serde(with = "rfc3339_millis")]`, or `rfc3339_millis::option`; the
+/// OpenAPI schema (a `date-time` string) comes from utoipa's `chrono`
+/// feature.
+pub mod rfc3339_millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::Serializer;
+
+    fn text(time: &DateTime<Utc>) -> String {
+        time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&text(time))
+    }
+
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::Serializer;
+
+        use super::text;
+
+        pub fn serialize<S: Serializer>(
+            time: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match time {
+                Some(time) => s.serialize_some(&text(time)),
+                None => s.serialize_none(),
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -22,7 +51,8 @@ pub struct User {
     /// Present only in the user's own view of themself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    pub created_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
 }
 
 /// The author of a message as shown beside it; a deleted account shows as
@@ -43,7 +73,8 @@ pub struct Server {
     pub name: String,
     #[schema(value_type = String)]
     pub owner_id: Snowflake,
-    pub created_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -55,7 +86,8 @@ pub struct Member {
     pub username: String,
     pub display_name: String,
     pub role: Role,
-    pub joined_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub joined_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -65,14 +97,18 @@ pub struct Invite {
     pub server_id: Snowflake,
     #[schema(value_type = String)]
     pub creator_id: Snowflake,
-    pub created_at: String,
-    pub expires_at: Option<String>,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis::option")]
+    pub expires_at: Option<DateTime<Utc>>,
     pub max_uses: Option<i64>,
     pub uses: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+/// Stored as text, like `Role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ChannelKind {
     /// A channel of a server.
     Text,
@@ -95,7 +131,8 @@ pub struct Channel {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<String>>)]
     pub recipients: Option<[Snowflake; 2]>,
-    pub created_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
 }
 
 /// One emoji's tally on a message; `me` says whether the caller is among them.
@@ -118,8 +155,10 @@ pub struct Message {
     pub content: String,
     #[schema(value_type = Option<String>)]
     pub reply_to: Option<Snowflake>,
-    pub created_at: String,
-    pub edited_at: Option<String>,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis::option")]
+    pub edited_at: Option<DateTime<Utc>>,
     pub reactions: Vec<ReactionSummary>,
     /// The poster's own token for matching an optimistic copy; present
     /// only in the answer to the post and in its `message_create`.
@@ -138,7 +177,8 @@ pub struct Reaction {
     #[schema(value_type = String)]
     pub user_id: Snowflake,
     pub emoji: String,
-    pub created_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -155,8 +195,10 @@ pub struct Relationship {
     /// Who blocked, when `status` is `blocked`.
     #[schema(value_type = Option<String>)]
     pub blocked_by: Option<Snowflake>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Relationship {
@@ -167,5 +209,44 @@ impl Relationship {
         } else {
             self.user_id
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use serde::Serialize;
+
+    use super::rfc3339_millis;
+
+    #[derive(Serialize)]
+    struct Times {
+        #[serde(with = "rfc3339_millis")]
+        at: DateTime<Utc>,
+        #[serde(with = "rfc3339_millis::option")]
+        maybe: Option<DateTime<Utc>>,
+    }
+
+    fn json(at: DateTime<Utc>, maybe: Option<DateTime<Utc>>) -> String {
+        serde_json::to_string(&Times { at, maybe }).unwrap()
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc_with_exactly_milliseconds() {
+        let at = DateTime::from_timestamp_millis(1_795_711_313_123).unwrap();
+        assert_eq!(
+            json(at, Some(at)),
+            r#"{"at":"2026-11-26T16:41:53.123Z","maybe":"2026-11-26T16:41:53.123Z"}"#
+        );
+        let whole_second = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let finer = whole_second + chrono::Duration::nanoseconds(123_456_789);
+        assert_eq!(
+            json(whole_second, None),
+            r#"{"at":"2026-01-01T00:00:00.000Z","maybe":null}"#
+        );
+        assert_eq!(
+            json(finer, None),
+            r#"{"at":"2026-01-01T00:00:00.123Z","maybe":null}"#
+        );
     }
 }

@@ -33,11 +33,12 @@ async fn message_access(
     actor: &Actor,
     message: Snowflake,
 ) -> Result<(Channel, ChannelAccess), AppError> {
-    let (channel, _) = state
+    let channel = state
         .store
         .message_channel(message)
         .await?
-        .ok_or(AppError::NotFound("message"))?;
+        .ok_or(AppError::NotFound("message"))?
+        .channel_id;
     readable_channel(state, actor, channel)
         .await
         .map_err(|e| e.hidden_as("message"))
@@ -74,10 +75,10 @@ pub async fn add_reaction(
         channel_id: channel.id,
         user_id: actor.user_id,
         emoji: emoji.as_str().to_owned(),
-        created_at: String::new(),
+        created_at: Default::default(),
     };
     let reaction = Reaction {
-        created_at: crate::domain::model::rfc3339(reaction.id.timestamp_ms()),
+        created_at: crate::store::time_from_ms(reaction.id.timestamp_ms()),
         ..reaction
     };
     state.store.add_reaction(&reaction).await?;

@@ -109,8 +109,8 @@ pub async fn create_relationship(
             friend_id: friend,
             status: want,
             blocked_by: (want == RelationshipStatus::Blocked).then_some(actor.user_id),
-            created_at: crate::domain::model::rfc3339(now),
-            updated_at: crate::domain::model::rfc3339(now),
+            created_at: crate::store::time_from_ms(now),
+            updated_at: crate::store::time_from_ms(now),
         };
         state.store.insert_relationship(&rel, now).await?;
         announce(state, &rel);

@@ -13,7 +13,7 @@ use crate::id::Snowflake;
 use crate::perms::{self, ServerAction};
 use crate::state::AppState;
 use crate::store::invites::{Accepted, NewInvite};
-use crate::store::servers::NewServer;
+use crate::store::servers::{CreatedServer, NewServer};
 use crate::store::{Page, now_ms};
 
 #[derive(Deserialize, ToSchema)]
@@ -62,6 +62,7 @@ async fn server_and_role(
         .store
         .server_with_role(id, actor.user_id)
         .await?
+        .map(|s| (s.server, s.role))
         .ok_or(AppError::NotFound("server"))
 }
 
@@ -78,7 +79,11 @@ pub async fn create_server(
         .await?
         .ok_or(AppError::Unauthorized)?;
     let owner_name = Username::parse("username", owner.username)?;
-    let (server, member, channel) = state
+    let CreatedServer {
+        server,
+        owner: member,
+        general: channel,
+    } = state
         .store
         .create_server(NewServer {
             id: state.ids.next(),

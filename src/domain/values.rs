@@ -210,65 +210,28 @@ impl Emoji {
     }
 }
 
-/// A member's role in a server, from least to most powerful.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+/// A member's role in a server, from least to most powerful. Stored as
+/// text; a value the database should not hold fails to decode.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema, sqlx::Type,
+)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Role {
     Member,
     Admin,
     Owner,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::Admin => "admin",
-            Role::Owner => "owner",
-        }
-    }
-
-    /// Parses the stored form; the schema's CHECK keeps it to these three.
-    pub fn from_db(s: &str) -> Result<Self, AppError> {
-        match s {
-            "member" => Ok(Role::Member),
-            "admin" => Ok(Role::Admin),
-            "owner" => Ok(Role::Owner),
-            other => Err(AppError::Internal(format!(
-                "unknown role in database: {other}"
-            ))),
-        }
-    }
-}
-
-/// The state of a relationship between two users.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// The state of a relationship between two users. Stored as text, like
+/// `Role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum RelationshipStatus {
     Pending,
     Accepted,
     Blocked,
-}
-
-impl RelationshipStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-            Self::Blocked => "blocked",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Result<Self, AppError> {
-        match s {
-            "pending" => Ok(Self::Pending),
-            "accepted" => Ok(Self::Accepted),
-            "blocked" => Ok(Self::Blocked),
-            other => Err(AppError::Internal(format!(
-                "unknown relationship status in database: {other}"
-            ))),
-        }
-    }
 }
 
 /// A user's presence as others see it (`invisible` is shown as `offline`).

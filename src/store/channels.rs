@@ -1,16 +1,16 @@
 //! Server channels and direct-message channels.
 
-use crate::domain::model::{Channel, ChannelKind, rfc3339};
+use crate::domain::model::{Channel, ChannelKind};
 use crate::domain::values::Role;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
 use crate::perms::ChannelAccess;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
     id: i64,
-    kind: String,
+    kind: ChannelKind,
     server_id: Option<i64>,
     name: String,
     topic: String,
@@ -28,19 +28,38 @@ impl From<ChannelRow> for Channel {
         };
         Channel {
             id: Snowflake(r.id),
-            kind: if r.kind == "dm" {
-                ChannelKind::Dm
-            } else {
-                ChannelKind::Text
-            },
+            kind: r.kind,
             server_id: r.server_id.map(Snowflake),
             name: r.name,
             topic: r.topic,
             position: r.position,
             recipients,
-            created_at: rfc3339(r.created_at),
+            created_at: time_from_ms(r.created_at),
         }
     }
+}
+
+/// A channel with the role of the user asking (if a member of its server)
+/// and whether its DM pair has a block between them.
+#[derive(sqlx::FromRow)]
+struct ChannelAccessRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    role: Option<Role>,
+    blocked: i64,
+}
+
+/// A DM channel as `open_dm` found or made it.
+pub struct OpenedDm {
+    pub channel: Channel,
+    /// Whether this call created it.
+    pub created: bool,
+}
+
+/// A channel and how the user asking stands towards it.
+pub struct ChannelWithAccess {
+    pub channel: Channel,
+    pub access: ChannelAccess,
 }
 
 const CHANNEL_COLUMNS: &str =
@@ -55,7 +74,7 @@ pub struct ChannelChanges<'a> {
 
 impl Store {
     pub async fn create_channel(&self, channel: &Channel) -> Result<(), AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO channels (id, kind, server_id, name, topic, position, created_at)
                  VALUES ($1, 'text', $2, $3, $4, $5, $6)",
@@ -77,20 +96,19 @@ impl Store {
         }
     }
 
-    /// The DM channel between two users, created if absent. Returns the
-    /// channel and whether it was created by this call.
+    /// The DM channel between two users, created if absent.
     pub async fn open_dm(
         &self,
         id: Snowflake,
         a: Snowflake,
         b: Snowflake,
         now: i64,
-    ) -> Result<(Channel, bool), AppError> {
+    ) -> Result<OpenedDm, AppError> {
         let (low, high) = if a < b { (a, b) } else { (b, a) };
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.dm_low = $1 AND c.dm_high = $2"
         );
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             async {
             let inserted = sqlx::query(
                 "INSERT INTO channels (id, kind, server_id, name, topic, position, dm_low, dm_high, created_at)
@@ -108,7 +126,10 @@ impl Store {
                 .bind(high.0)
                 .fetch_one(pool)
                 .await?;
-            Ok::<_, AppError>((Channel::from(row), inserted.rows_affected() > 0))
+            Ok::<_, AppError>(OpenedDm {
+                channel: Channel::from(row),
+                created: inserted.rows_affected() > 0,
+            })
         }
         .await
         })
@@ -119,7 +140,7 @@ impl Store {
         &self,
         id: Snowflake,
         user: Snowflake,
-    ) -> Result<Option<(Channel, ChannelAccess)>, AppError> {
+    ) -> Result<Option<ChannelWithAccess>, AppError> {
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS}, m.role,
                 CAST(CASE WHEN c.kind = 'dm' AND EXISTS (
@@ -129,63 +150,24 @@ impl Store {
              FROM channels c LEFT JOIN members m ON m.server_id = c.server_id AND m.user_id = $2
              WHERE c.id = $1"
         );
-        let row = read!(self, |pool| {
-            sqlx::query_as::<
-                _,
-                (
-                    i64,
-                    String,
-                    Option<i64>,
-                    String,
-                    String,
-                    i64,
-                    Option<i64>,
-                    Option<i64>,
-                    i64,
-                    Option<String>,
-                    i64,
-                ),
-            >(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id.0)
-            .bind(user.0)
-            .fetch_optional(pool)
-            .await
+        let row = on_reader!(self, |pool| {
+            sqlx::query_as::<_, ChannelAccessRow>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id.0)
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
         })?;
-        let Some((
-            id,
-            kind,
-            server_id,
-            name,
-            topic,
-            position,
-            dm_low,
-            dm_high,
-            created_at,
-            role,
-            blocked,
-        )) = row
-        else {
-            return Ok(None);
-        };
-        let channel = Channel::from(ChannelRow {
-            id,
-            kind,
-            server_id,
-            name,
-            topic,
-            position,
-            dm_low,
-            dm_high,
-            created_at,
-        });
-        let access = match channel.recipients {
-            Some([a, b]) => ChannelAccess::Direct {
-                participant: user == a || user == b,
-                blocked: blocked != 0,
-            },
-            None => ChannelAccess::Server(role.as_deref().map(Role::from_db).transpose()?),
-        };
-        Ok(Some((channel, access)))
+        Ok(row.map(|row| {
+            let channel = Channel::from(row.channel);
+            let access = match channel.recipients {
+                Some([a, b]) => ChannelAccess::Direct {
+                    participant: user == a || user == b,
+                    blocked: row.blocked != 0,
+                },
+                None => ChannelAccess::Server(row.role),
+            };
+            ChannelWithAccess { channel, access }
+        }))
     }
 
     /// Channels of one server (the caller has checked membership), by id.
@@ -194,30 +176,17 @@ impl Store {
         server: Snowflake,
         page: &Page,
     ) -> Result<Vec<Channel>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.server_id = $1 AND c.id > $2 AND c.id < $3"
-            ),
-            "c.id",
-            page,
-            false,
-            4,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(server.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Channel::from)
-            .collect())
+        let rows: Vec<ChannelRow> = self
+            .fetch_page(
+                &format!("SELECT {CHANNEL_COLUMNS} FROM channels c"),
+                "c.server_id = $1",
+                &[server.0],
+                "c.id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Channel::from).collect())
     }
 
     /// Every channel `user` can read: those of their servers and their DMs.
@@ -226,33 +195,18 @@ impl Store {
         user: Snowflake,
         page: &Page,
     ) -> Result<Vec<Channel>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "SELECT {CHANNEL_COLUMNS} FROM channels c
-                 WHERE (c.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
-                        OR c.dm_low = $1 OR c.dm_high = $1)
-                   AND c.id > $2 AND c.id < $3"
-            ),
-            "c.id",
-            page,
-            false,
-            4,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Channel::from)
-            .collect())
+        let rows: Vec<ChannelRow> = self
+            .fetch_page(
+                &format!("SELECT {CHANNEL_COLUMNS} FROM channels c"),
+                "c.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
+                 OR c.dm_low = $1 OR c.dm_high = $1",
+                &[user.0],
+                "c.id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Channel::from).collect())
     }
 
     pub async fn update_channel(
@@ -261,7 +215,7 @@ impl Store {
         changes: &ChannelChanges<'_>,
     ) -> Result<Option<Channel>, AppError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.id = $1");
-        write!(self, |pool| async {
+        on_writer!(self, |pool| async {
             sqlx::query(
                 "UPDATE channels SET name = COALESCE($2, name), topic = COALESCE($3, topic),
                     position = COALESCE($4, position)
@@ -284,7 +238,7 @@ impl Store {
 
     /// Deletes a channel with its messages and their reactions.
     pub async fn delete_channel(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM channels WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

@@ -4,19 +4,21 @@
 
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Store, read};
+use crate::store::{Store, on_reader};
 
-/// Through what others see a user: the servers they share and friendship.
-#[derive(Clone, Debug, Default)]
-pub struct Contacts {
+/// The rooms through which others see a user.
+#[derive(Clone, Debug)]
+pub struct ContactRooms {
+    /// The servers the user is a member of.
     pub servers: Vec<Snowflake>,
+    /// The user's accepted friends.
     pub friends: Vec<Snowflake>,
 }
 
 impl Store {
     /// Ids of the servers `user` is a member of.
     pub async fn server_ids_of(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
-        let ids = read!(self, |pool| {
+        let ids = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT server_id FROM members WHERE user_id = $1")
                 .bind(user.0)
                 .fetch_all(pool)
@@ -27,7 +29,7 @@ impl Store {
 
     /// How many servers `user` belongs to.
     pub async fn server_count(&self, user: Snowflake) -> Result<i64, AppError> {
-        Ok(read!(self, |pool| {
+        Ok(on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM members WHERE user_id = $1")
                 .bind(user.0)
                 .fetch_one(pool)
@@ -37,7 +39,7 @@ impl Store {
 
     /// How many channels a server has.
     pub async fn channel_count(&self, server: Snowflake) -> Result<i64, AppError> {
-        Ok(read!(self, |pool| {
+        Ok(on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM channels WHERE server_id = $1")
                 .bind(server.0)
                 .fetch_one(pool)
@@ -47,7 +49,7 @@ impl Store {
 
     /// Ids of `user`'s accepted friends.
     pub async fn friend_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
-        let ids = read!(self, |pool| {
+        let ids = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT CASE WHEN user_low = $1 THEN user_high ELSE user_low END
                  FROM relationships
@@ -61,8 +63,8 @@ impl Store {
     }
 
     /// The servers and friends through which others see `user`.
-    pub async fn contact_rooms(&self, user: Snowflake) -> Result<Contacts, AppError> {
-        Ok(Contacts {
+    pub async fn contact_rooms(&self, user: Snowflake) -> Result<ContactRooms, AppError> {
+        Ok(ContactRooms {
             servers: self.server_ids_of(user).await?,
             friends: self.friend_ids(user).await?,
         })
@@ -70,7 +72,7 @@ impl Store {
 
     /// Everyone who shares a server with `user`, and their friends.
     pub async fn contact_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
-        let mut ids = read!(self, |pool| {
+        let mut ids = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT DISTINCT m.user_id FROM members m
                  WHERE m.server_id IN (SELECT server_id FROM members WHERE user_id = $1)

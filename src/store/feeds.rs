@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::store::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, MessageRow};
 use crate::store::reactions::ReactionRow;
-use crate::store::{Db, Page, Store, read};
+use crate::store::{Db, Page, Store};
 
 /// The channels user `$1` can read, as the CTE `readable(id)`.
 const READABLE_CHANNELS: &str = "readable(id) AS (
@@ -26,23 +26,11 @@ const READABLE_CHANNELS: &str = "readable(id) AS (
 /// The columns of a reaction read straight from `reactions r`.
 const REACTION_COLUMNS: &str = "r.id, r.message_id, r.channel_id, r.user_id, r.emoji, r.created_at";
 
-/// A feed query over `table` (with a `channel_id` and an id index per
-/// channel), aliased `alias`, selecting `columns` with `joins`. Binds: `$1`
-/// the reader, `$2`/`$3` the id bounds, `$4` the limit.
-fn feed_sql(
-    db: &Db,
-    table: &str,
-    alias: &str,
-    columns: &str,
-    joins: &str,
-    page: &Page,
-    newest_first: bool,
-) -> String {
-    let dir = if page.walk_descending(newest_first) {
-        "DESC"
-    } else {
-        "ASC"
-    };
+/// A feed over `table` (rows with a `channel_id` and an index on
+/// `(channel_id, id)`), aliased `alias`, selecting `columns` with `joins`,
+/// walking ids in `dir`. Binds: `$1` the reader, `$2`/`$3` the id bounds,
+/// `$4` the limit (see `Store::fetch_keyset`).
+fn feed_sql(db: &Db, table: &str, alias: &str, columns: &str, joins: &str, dir: &str) -> String {
     let nearest = format!(
         "SELECT x.id FROM {table} x WHERE x.channel_id = c.id AND x.id > $2 AND x.id < $3
          ORDER BY x.id {dir} LIMIT $4"
@@ -52,7 +40,8 @@ fn feed_sql(
             format!("readable c JOIN {table} {alias} ON {alias}.id IN ({nearest})")
         }
         Db::Postgres(_) => format!(
-            "readable c CROSS JOIN LATERAL ({nearest}) near JOIN {table} {alias} ON {alias}.id = near.id"
+            "readable c CROSS JOIN LATERAL ({nearest}) near
+             JOIN {table} {alias} ON {alias}.id = near.id"
         ),
     };
     format!(
@@ -70,26 +59,19 @@ impl Store {
         reader: Snowflake,
         page: &Page,
     ) -> Result<Vec<Message>, AppError> {
-        let sql = feed_sql(
-            &self.db,
-            "messages",
-            "m",
-            MESSAGE_COLUMNS,
-            MESSAGE_JOINS,
-            page,
-            true,
-        );
-        let (after, before) = page.bounds();
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(reader.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        self.with_tallies(page.arrange(rows, true), reader).await
+        let rows: Vec<MessageRow> = self
+            .fetch_keyset(&[reader.0], page, true, |dir, _| {
+                feed_sql(
+                    &self.db,
+                    "messages",
+                    "m",
+                    MESSAGE_COLUMNS,
+                    MESSAGE_JOINS,
+                    dir,
+                )
+            })
+            .await?;
+        self.with_tallies(rows, reader).await
     }
 
     /// The reactions `reader` can see, across all their channels, in id
@@ -100,50 +82,27 @@ impl Store {
         reactor: Option<Snowflake>,
         page: &Page,
     ) -> Result<Vec<Reaction>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = match reactor {
+        let rows: Vec<ReactionRow> = match reactor {
             // One user's reactions: walk their index, keeping the readable.
-            Some(_) => {
-                let dir = if page.walk_descending(false) {
-                    "DESC"
-                } else {
-                    "ASC"
-                };
-                format!(
-                    "WITH {READABLE_CHANNELS}
-                     SELECT {REACTION_COLUMNS} FROM reactions r
-                     WHERE r.user_id = $5 AND r.channel_id IN (SELECT id FROM readable)
-                       AND r.id > $2 AND r.id < $3
-                     ORDER BY r.id {dir} LIMIT $4"
-                )
+            Some(reactor) => {
+                self.fetch_keyset(&[reader.0, reactor.0], page, false, |dir, _| {
+                    format!(
+                        "WITH {READABLE_CHANNELS}
+                         SELECT {REACTION_COLUMNS} FROM reactions r
+                         WHERE r.user_id = $2 AND r.channel_id IN (SELECT id FROM readable)
+                           AND r.id > $3 AND r.id < $4
+                         ORDER BY r.id {dir} LIMIT $5"
+                    )
+                })
+                .await?
             }
-            None => feed_sql(
-                &self.db,
-                "reactions",
-                "r",
-                REACTION_COLUMNS,
-                "",
-                page,
-                false,
-            ),
+            None => {
+                self.fetch_keyset(&[reader.0], page, false, |dir, _| {
+                    feed_sql(&self.db, "reactions", "r", REACTION_COLUMNS, "", dir)
+                })
+                .await?
+            }
         };
-        let rows = read!(self, |pool| {
-            let query = sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(reader.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit);
-            match reactor {
-                Some(user) => query.bind(user.0),
-                None => query,
-            }
-            .fetch_all(pool)
-            .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Reaction::from)
-            .collect())
+        Ok(rows.into_iter().map(Reaction::from).collect())
     }
 }

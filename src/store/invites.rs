@@ -1,9 +1,9 @@
 //! Invite codes to servers.
 
-use crate::domain::model::{Invite, rfc3339};
+use crate::domain::model::Invite;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Store, write};
+use crate::store::{Store, on_writer, time_from_ms};
 
 pub struct NewInvite<'a> {
     pub code: &'a str,
@@ -24,7 +24,7 @@ pub enum Accepted {
 
 impl Store {
     pub async fn create_invite(&self, new: NewInvite<'_>) -> Result<Invite, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO invites (code, server_id, creator_id, created_at, expires_at, max_uses, uses)
                  VALUES ($1, $2, $3, $4, $5, $6, 0)",
@@ -43,8 +43,8 @@ impl Store {
             code: new.code.to_owned(),
             server_id: new.server,
             creator_id: new.creator,
-            created_at: rfc3339(new.now),
-            expires_at: new.expires_at.map(rfc3339),
+            created_at: time_from_ms(new.now),
+            expires_at: new.expires_at.map(time_from_ms),
             max_uses: new.max_uses,
             uses: 0,
         })
@@ -59,7 +59,7 @@ impl Store {
         user: Snowflake,
         now: i64,
     ) -> Result<Option<Accepted>, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             let server: Option<i64> = sqlx::query_scalar(

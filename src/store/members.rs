@@ -1,10 +1,10 @@
 //! Server membership and roles.
 
-use crate::domain::model::{Member, rfc3339};
+use crate::domain::model::Member;
 use crate::domain::values::Role;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -12,21 +12,20 @@ struct MemberRow {
     user_id: i64,
     username: String,
     display_name: String,
-    role: String,
+    role: Role,
     joined_at: i64,
 }
 
-impl TryFrom<MemberRow> for Member {
-    type Error = AppError;
-    fn try_from(r: MemberRow) -> Result<Self, AppError> {
-        Ok(Member {
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        Member {
             server_id: Snowflake(r.server_id),
             user_id: Snowflake(r.user_id),
             username: r.username,
             display_name: r.display_name,
-            role: Role::from_db(&r.role)?,
-            joined_at: rfc3339(r.joined_at),
-        })
+            role: r.role,
+            joined_at: time_from_ms(r.joined_at),
+        }
     }
 }
 
@@ -40,16 +39,15 @@ impl Store {
         server: Snowflake,
         user: Snowflake,
     ) -> Result<Option<Role>, AppError> {
-        let role = read!(self, |pool| {
-            sqlx::query_scalar::<_, String>(
+        Ok(on_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Role>(
                 "SELECT role FROM members WHERE server_id = $1 AND user_id = $2",
             )
             .bind(server.0)
             .bind(user.0)
             .fetch_optional(pool)
             .await
-        })?;
-        role.as_deref().map(Role::from_db).transpose()
+        })?)
     }
 
     pub async fn member(
@@ -58,41 +56,29 @@ impl Store {
         user: Snowflake,
     ) -> Result<Option<Member>, AppError> {
         let sql = format!("{MEMBER_SELECT} WHERE m.server_id = $1 AND m.user_id = $2");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(server.0)
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(Member::try_from).transpose()
+        Ok(row.map(Member::from))
     }
 
     /// Members of a server, ordered by user id.
     pub async fn members(&self, server: Snowflake, page: &Page) -> Result<Vec<Member>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "{MEMBER_SELECT} WHERE m.server_id = $1 AND m.user_id > $2 AND m.user_id < $3"
-            ),
-            "m.user_id",
-            page,
-            false,
-            4,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(server.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        page.arrange(rows, false)
-            .into_iter()
-            .map(Member::try_from)
-            .collect()
+        let rows: Vec<MemberRow> = self
+            .fetch_page(
+                MEMBER_SELECT,
+                "m.server_id = $1",
+                &[server.0],
+                "m.user_id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Member::from).collect())
     }
 
     /// Sets a member's role. Making someone `owner` hands the server over:
@@ -103,7 +89,7 @@ impl Store {
         user: Snowflake,
         role: Role,
     ) -> Result<bool, AppError> {
-        write!(self, |pool| async {
+        on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
             if role == Role::Owner {
                 sqlx::query(
@@ -122,7 +108,7 @@ impl Store {
                 sqlx::query("UPDATE members SET role = $3 WHERE server_id = $1 AND user_id = $2")
                     .bind(server.0)
                     .bind(user.0)
-                    .bind(role.as_str())
+                    .bind(role)
                     .execute(&mut *tx)
                     .await?;
             if done.rows_affected() == 0 {
@@ -139,7 +125,7 @@ impl Store {
         server: Snowflake,
         user: Snowflake,
     ) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query(
                 "DELETE FROM members WHERE server_id = $1 AND user_id = $2 AND role <> 'owner'",
             )

@@ -6,14 +6,22 @@
 
 use std::collections::HashMap;
 
-use crate::domain::model::{Author, Message, ReactionSummary, rfc3339};
+use crate::domain::model::{Author, Message, ReactionSummary};
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (id, channel_id, author_id, content, reply_to, created_at)
      VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Where a message is and who wrote it: what permission checks need
+/// before the message itself.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageLocation {
+    pub channel_id: Snowflake,
+    pub author_id: Snowflake,
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
@@ -43,8 +51,8 @@ impl MessageRow {
             },
             content: self.content,
             reply_to: self.reply_to.map(Snowflake),
-            created_at: rfc3339(self.created_at),
-            edited_at: self.edited_at.map(rfc3339),
+            created_at: time_from_ms(self.created_at),
+            edited_at: self.edited_at.map(time_from_ms),
             reactions,
             nonce: None,
         }
@@ -60,7 +68,7 @@ impl Store {
     /// Inserts `messages` in one transaction: all or none. A message whose
     /// channel no longer exists fails the batch with 404 `channel`.
     pub async fn insert_messages(&self, messages: &[&Message]) -> Result<(), AppError> {
-        let result = write!(self, |pool| async {
+        let result = on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
             for m in messages {
                 sqlx::query(INSERT_MESSAGE)
@@ -91,7 +99,7 @@ impl Store {
     ) -> Result<Option<Message>, AppError> {
         let sql =
             format!("SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} WHERE m.id = $1");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .fetch_optional(pool)
@@ -103,12 +111,12 @@ impl Store {
         Ok(Some(row.into_message(reactions)))
     }
 
-    /// The channel a message is in, if it exists.
+    /// The channel and author of a message, if it exists.
     pub async fn message_channel(
         &self,
         id: Snowflake,
-    ) -> Result<Option<(Snowflake, Snowflake)>, AppError> {
-        let row = read!(self, |pool| {
+    ) -> Result<Option<MessageLocation>, AppError> {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, i64)>(
                 "SELECT channel_id, author_id FROM messages WHERE id = $1",
             )
@@ -116,7 +124,10 @@ impl Store {
             .fetch_optional(pool)
             .await
         })?;
-        Ok(row.map(|(c, a)| (Snowflake(c), Snowflake(a))))
+        Ok(row.map(|(channel_id, author_id)| MessageLocation {
+            channel_id: Snowflake(channel_id),
+            author_id: Snowflake(author_id),
+        }))
     }
 
     /// A channel's messages, newest first, with reaction tallies for `viewer`.
@@ -126,26 +137,17 @@ impl Store {
         page: &Page,
         viewer: Snowflake,
     ) -> Result<Vec<Message>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} WHERE m.channel_id = $1 AND m.id > $2 AND m.id < $3"
-            ),
-            "m.id",
-            page,
-            true,
-            4,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(channel.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        self.with_tallies(page.arrange(rows, true), viewer).await
+        let rows: Vec<MessageRow> = self
+            .fetch_page(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS}"),
+                "m.channel_id = $1",
+                &[channel.0],
+                "m.id",
+                page,
+                true,
+            )
+            .await?;
+        self.with_tallies(rows, viewer).await
     }
 
     /// The messages of `rows`, in order, with their reaction tallies for
@@ -183,7 +185,7 @@ impl Store {
              FROM reactions WHERE message_id IN ({}) GROUP BY message_id, emoji ORDER BY message_id, MIN(id)",
             placeholders.join(", ")
         );
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             let mut query =
                 sqlx::query_as::<_, (i64, String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(viewer.0);
@@ -212,7 +214,7 @@ impl Store {
         content: &str,
         now: i64,
     ) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1")
                 .bind(id.0)
                 .bind(content)
@@ -225,7 +227,7 @@ impl Store {
     }
 
     pub async fn delete_message(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM messages WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

@@ -1,7 +1,7 @@
 //! Database access: the only place with SQL. One `Store` serves SQLite and
 //! PostgreSQL; each query is written once (both accept `$1` placeholders)
-//! and run on whichever pool is configured through the `read!` / `write!`
-//! macros, which expand the same code once per driver.
+//! and run on whichever pool is configured through the `on_reader!` /
+//! `on_writer!` macros, which expand the same code once per driver.
 //!
 //! SQLite runs in WAL mode with one writer connection (SQLite allows one
 //! writer at a time; queuing in our pool is cheaper than SQLITE_BUSY
@@ -15,10 +15,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
+use sqlx::{Encode, FromRow, Postgres, Sqlite, Type};
 
 use crate::config::SqliteSync;
 use crate::error::AppError;
@@ -51,7 +54,7 @@ pub struct Store {
 }
 
 /// Runs `$body` with `$pool` bound to a pool for reading.
-macro_rules! read {
+macro_rules! on_reader {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
             $crate::store::Db::Sqlite { read: $pool, .. } => $body,
@@ -61,7 +64,7 @@ macro_rules! read {
 }
 
 /// Runs `$body` with `$pool` bound to the pool that may write.
-macro_rules! write {
+macro_rules! on_writer {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
             $crate::store::Db::Sqlite { write: $pool, .. } => $body,
@@ -69,7 +72,7 @@ macro_rules! write {
         }
     };
 }
-pub(crate) use {read, write};
+pub(crate) use {on_reader, on_writer};
 
 impl Store {
     /// Connects, creating an SQLite file if needed, and runs migrations.
@@ -156,7 +159,7 @@ impl Page {
 
     /// Lower and upper id bounds (exclusive) as plain values, so that every
     /// list query has the same index-friendly `id > $a AND id < $b` shape.
-    pub fn bounds(&self) -> (i64, i64) {
+    fn bounds(&self) -> (i64, i64) {
         (
             self.after.map_or(-1, |s| s.0),
             self.before.map_or(i64::MAX, |s| s.0),
@@ -167,7 +170,7 @@ impl Page {
     /// the cursor: from `after` upwards, otherwise downwards from `before`
     /// (or from the newest). `newest_first` is the order the caller wants;
     /// the rows are reversed afterwards when the two differ.
-    pub fn walk_descending(&self, newest_first: bool) -> bool {
+    fn walk_descending(&self, newest_first: bool) -> bool {
         if self.after.is_some() && self.before.is_none() {
             false
         } else if self.before.is_some() {
@@ -178,7 +181,7 @@ impl Page {
     }
 
     /// Puts rows fetched in walk order into the order the caller wants.
-    pub fn arrange<T>(&self, mut rows: Vec<T>, newest_first: bool) -> Vec<T> {
+    fn arrange<T>(&self, mut rows: Vec<T>, newest_first: bool) -> Vec<T> {
         if self.walk_descending(newest_first) != newest_first {
             rows.reverse();
         }
@@ -186,24 +189,152 @@ impl Page {
     }
 }
 
-/// `base` is a query ending in a WHERE clause that already has the
-/// `id > $a AND id < $b` bounds; appends order and limit.
-pub(crate) fn paged_sql(
-    base: &str,
-    id_column: &str,
-    page: &Page,
-    newest_first: bool,
-    limit_param: u8,
-) -> String {
-    let dir = if page.walk_descending(newest_first) {
-        "DESC"
-    } else {
-        "ASC"
-    };
-    format!("{base} ORDER BY {id_column} {dir} LIMIT ${limit_param}")
+/// A row type either driver can decode.
+pub(crate) trait AnyRow:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<R> AnyRow for R where
+    R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// A value either driver can bind.
+pub(crate) trait AnyValue:
+    for<'q> Encode<'q, Sqlite>
+    + Type<Sqlite>
+    + for<'q> Encode<'q, Postgres>
+    + Type<Postgres>
+    + Copy
+    + Send
+    + Sync
+{
+}
+impl<F> AnyValue for F where
+    F: for<'q> Encode<'q, Sqlite>
+        + Type<Sqlite>
+        + for<'q> Encode<'q, Postgres>
+        + Type<Postgres>
+        + Copy
+        + Send
+        + Sync
+{
+}
+
+impl Store {
+    /// One page of a list: `select` (`SELECT ... FROM ...`, no WHERE)
+    /// narrowed to the rows where `condition` holds, keyset-paged on
+    /// `id_column`, in the order the caller wants. `condition` names the
+    /// `filter` values `$1`, `$2`, ... Every list query goes through here.
+    pub(crate) async fn fetch_page<R, F>(
+        &self,
+        select: &str,
+        condition: &str,
+        filter: &[F],
+        id_column: &str,
+        page: &Page,
+        newest_first: bool,
+    ) -> Result<Vec<R>, AppError>
+    where
+        R: AnyRow,
+        F: AnyValue,
+    {
+        self.fetch_keyset(filter, page, newest_first, |dir, n| {
+            format!(
+                "{select} WHERE ({condition}) AND {id_column} > ${} AND {id_column} < ${}
+                 ORDER BY {id_column} {dir} LIMIT ${}",
+                n + 1,
+                n + 2,
+                n + 3,
+            )
+        })
+        .await
+    }
+
+    /// The keyset-paged query under `fetch_page`, for lists whose text is
+    /// not `SELECT ... WHERE condition` (the feeds). `sql(dir, n)` writes
+    /// the query given the direction to walk the ids (`ASC`/`DESC`) and
+    /// `n = filter.len()`: the filter values are `$1..$n`, the exclusive
+    /// id bounds `$n+1` and `$n+2`, the limit `$n+3`.
+    pub(crate) async fn fetch_keyset<R, F>(
+        &self,
+        filter: &[F],
+        page: &Page,
+        newest_first: bool,
+        sql: impl FnOnce(&str, usize) -> String,
+    ) -> Result<Vec<R>, AppError>
+    where
+        R: AnyRow,
+        F: AnyValue,
+    {
+        let (after, before) = page.bounds();
+        let dir = if page.walk_descending(newest_first) {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let sql = sql(dir, filter.len());
+        let rows = on_reader!(self, |pool| {
+            let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.as_str()));
+            for value in filter {
+                query = query.bind(*value);
+            }
+            query
+                .bind(after)
+                .bind(before)
+                .bind(page.limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(page.arrange(rows, newest_first))
+    }
 }
 
 /// Current time in Unix milliseconds, as stored.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// A stored time (Unix milliseconds) as the models carry it. Out of
+/// chrono's range, which no stored time is, it reads as the Unix epoch.
+pub fn time_from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use crate::domain::model::ChannelKind;
+    use crate::domain::values::{RelationshipStatus, Role};
+
+    #[tokio::test]
+    async fn text_columns_decode_into_their_enums_and_reject_unknown_values() {
+        let mut db = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let kind: ChannelKind = sqlx::query_scalar("SELECT 'dm'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        let role: Role = sqlx::query_scalar("SELECT 'admin'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        let status: RelationshipStatus = sqlx::query_scalar("SELECT 'blocked'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(
+            (kind, role, status),
+            (ChannelKind::Dm, Role::Admin, RelationshipStatus::Blocked)
+        );
+        // Once an unknown kind silently became a text channel.
+        let unknown = sqlx::query_scalar::<_, ChannelKind>("SELECT 'voice'")
+            .fetch_one(&mut db)
+            .await;
+        assert!(unknown.is_err());
+        let unknown = sqlx::query_scalar::<_, Role>("SELECT 'Admin'")
+            .fetch_one(&mut db)
+            .await;
+        assert!(unknown.is_err());
+    }
 }

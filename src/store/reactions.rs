@@ -1,10 +1,10 @@
 //! Emoji reactions on messages: one per user, message and emoji.
 
-use crate::domain::model::{Reaction, rfc3339};
+use crate::domain::model::Reaction;
 use crate::domain::values::Emoji;
 use crate::error::{AppError, is_foreign_key_violation, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ReactionRow {
@@ -24,7 +24,7 @@ impl From<ReactionRow> for Reaction {
             channel_id: Snowflake(r.channel_id),
             user_id: Snowflake(r.user_id),
             emoji: r.emoji,
-            created_at: rfc3339(r.created_at),
+            created_at: time_from_ms(r.created_at),
         }
     }
 }
@@ -39,7 +39,7 @@ fn already_reacted() -> AppError {
 
 impl Store {
     pub async fn add_reaction(&self, reaction: &Reaction) -> Result<(), AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO reactions (id, message_id, user_id, emoji, created_at, channel_id)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -64,7 +64,7 @@ impl Store {
 
     pub async fn reaction(&self, id: Snowflake) -> Result<Option<Reaction>, AppError> {
         let sql = format!("{REACTION_SELECT} WHERE r.id = $1");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .fetch_optional(pool)
@@ -81,38 +81,23 @@ impl Store {
         reactor: Option<Snowflake>,
         page: &Page,
     ) -> Result<Vec<Reaction>, AppError> {
-        let (after, before) = page.bounds();
         // Ids are positive: 0 stands for "anyone".
         let reactor = reactor.map_or(0, |r| r.0);
-        let sql = paged_sql(
-            &format!(
-                "{REACTION_SELECT} WHERE r.message_id = $1 AND r.id > $2 AND r.id < $3
-                   AND ($5 = 0 OR r.user_id = $5)"
-            ),
-            "r.id",
-            page,
-            false,
-            4,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, ReactionRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(message.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .bind(reactor)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Reaction::from)
-            .collect())
+        let rows: Vec<ReactionRow> = self
+            .fetch_page(
+                REACTION_SELECT,
+                "r.message_id = $1 AND ($2 = 0 OR r.user_id = $2)",
+                &[message.0, reactor],
+                "r.id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Reaction::from).collect())
     }
 
     pub async fn change_reaction(&self, id: Snowflake, emoji: &Emoji) -> Result<bool, AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query("UPDATE reactions SET emoji = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(emoji.as_str())
@@ -128,7 +113,7 @@ impl Store {
     }
 
     pub async fn delete_reaction(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM reactions WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

@@ -1,34 +1,33 @@
 //! Relationships between two users: one row per pair, whoever asked first.
 
-use crate::domain::model::{Relationship, rfc3339};
+use crate::domain::model::Relationship;
 use crate::domain::values::RelationshipStatus;
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct RelationshipRow {
     id: i64,
     requester_id: i64,
     addressee_id: i64,
-    status: String,
+    status: RelationshipStatus,
     blocked_by: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
 
-impl TryFrom<RelationshipRow> for Relationship {
-    type Error = AppError;
-    fn try_from(r: RelationshipRow) -> Result<Self, AppError> {
-        Ok(Relationship {
+impl From<RelationshipRow> for Relationship {
+    fn from(r: RelationshipRow) -> Self {
+        Relationship {
             id: Snowflake(r.id),
             user_id: Snowflake(r.requester_id),
             friend_id: Snowflake(r.addressee_id),
-            status: RelationshipStatus::from_db(&r.status)?,
+            status: r.status,
             blocked_by: r.blocked_by.map(Snowflake),
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
-        })
+            created_at: time_from_ms(r.created_at),
+            updated_at: time_from_ms(r.updated_at),
+        }
     }
 }
 
@@ -41,13 +40,13 @@ fn pair(a: Snowflake, b: Snowflake) -> (i64, i64) {
 impl Store {
     pub async fn relationship(&self, id: Snowflake) -> Result<Option<Relationship>, AppError> {
         let sql = format!("{RELATIONSHIP_SELECT} WHERE id = $1");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id.0)
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(Relationship::try_from).transpose()
+        Ok(row.map(Relationship::from))
     }
 
     pub async fn relationship_between(
@@ -57,14 +56,14 @@ impl Store {
     ) -> Result<Option<Relationship>, AppError> {
         let (low, high) = pair(a, b);
         let sql = format!("{RELATIONSHIP_SELECT} WHERE user_low = $1 AND user_high = $2");
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(low)
                 .bind(high)
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(Relationship::try_from).transpose()
+        Ok(row.map(Relationship::from))
     }
 
     /// The relationships `user` may see (a block is hidden from the blocked).
@@ -73,38 +72,24 @@ impl Store {
         user: Snowflake,
         page: &Page,
     ) -> Result<Vec<Relationship>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            &format!(
-                "{RELATIONSHIP_SELECT}
-                 WHERE (user_low = $1 OR user_high = $1)
-                   AND NOT (status = 'blocked' AND blocked_by <> $1)
-                   AND id > $2 AND id < $3"
-            ),
-            "id",
-            page,
-            false,
-            4,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, RelationshipRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        page.arrange(rows, false)
-            .into_iter()
-            .map(Relationship::try_from)
-            .collect()
+        let rows: Vec<RelationshipRow> = self
+            .fetch_page(
+                RELATIONSHIP_SELECT,
+                "(user_low = $1 OR user_high = $1)
+                 AND NOT (status = 'blocked' AND blocked_by <> $1)",
+                &[user.0],
+                "id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Relationship::from).collect())
     }
 
     /// Inserts a new relationship; 409 if the pair already has one.
     pub async fn insert_relationship(&self, rel: &Relationship, now: i64) -> Result<(), AppError> {
         let (low, high) = pair(rel.user_id, rel.friend_id);
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO relationships (id, user_low, user_high, requester_id, addressee_id, status, blocked_by, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -114,7 +99,7 @@ impl Store {
             .bind(high)
             .bind(rel.user_id.0)
             .bind(rel.friend_id.0)
-            .bind(rel.status.as_str())
+            .bind(rel.status)
             .bind(rel.blocked_by.map(|b| b.0))
             .bind(now)
             .execute(pool)
@@ -138,10 +123,10 @@ impl Store {
         blocked_by: Option<Snowflake>,
         now: i64,
     ) -> Result<Option<Relationship>, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query("UPDATE relationships SET status = $2, blocked_by = $3, updated_at = $4 WHERE id = $1")
                 .bind(id.0)
-                .bind(status.as_str())
+                .bind(status)
                 .bind(blocked_by.map(|b| b.0))
                 .bind(now)
                 .execute(pool)
@@ -152,7 +137,7 @@ impl Store {
     }
 
     pub async fn delete_relationship(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM relationships WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

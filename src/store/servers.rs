@@ -1,11 +1,11 @@
 //! Servers ("guilds"). Creating one also makes its owner the first member
 //! and opens a `general` channel, in one transaction.
 
-use crate::domain::model::{Channel, ChannelKind, Member, Server, rfc3339};
+use crate::domain::model::{Channel, ChannelKind, Member, Server};
 use crate::domain::values::{Role, ServerName, Username};
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct ServerRow {
@@ -21,9 +21,32 @@ impl From<ServerRow> for Server {
             id: Snowflake(r.id),
             name: r.name,
             owner_id: Snowflake(r.owner_id),
-            created_at: rfc3339(r.created_at),
+            created_at: time_from_ms(r.created_at),
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ServerRoleRow {
+    #[sqlx(flatten)]
+    server: ServerRow,
+    role: Option<Role>,
+}
+
+/// A server and the role of the user asking.
+pub struct ServerWithRole {
+    pub server: Server,
+    /// `None`: not a member.
+    pub role: Option<Role>,
+}
+
+/// What creating a server made.
+pub struct CreatedServer {
+    pub server: Server,
+    /// The owner's membership.
+    pub owner: Member,
+    /// The `general` channel.
+    pub general: Channel,
 }
 
 pub struct NewServer<'a> {
@@ -37,11 +60,8 @@ pub struct NewServer<'a> {
 }
 
 impl Store {
-    pub async fn create_server(
-        &self,
-        new: NewServer<'_>,
-    ) -> Result<(Server, Member, Channel), AppError> {
-        write!(self, |pool| {
+    pub async fn create_server(&self, new: NewServer<'_>) -> Result<CreatedServer, AppError> {
+        on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO servers (id, name, owner_id, created_at) VALUES ($1, $2, $3, $4)")
@@ -71,23 +91,23 @@ impl Store {
         }
         .await
         })?;
-        let created_at = rfc3339(new.now);
-        Ok((
-            Server {
+        let created_at = time_from_ms(new.now);
+        Ok(CreatedServer {
+            server: Server {
                 id: new.id,
                 name: new.name.as_str().to_owned(),
                 owner_id: new.owner,
-                created_at: created_at.clone(),
+                created_at,
             },
-            Member {
+            owner: Member {
                 server_id: new.id,
                 user_id: new.owner,
                 username: new.owner_name.as_str().to_owned(),
                 display_name: new.owner_display_name.to_owned(),
                 role: Role::Owner,
-                joined_at: created_at.clone(),
+                joined_at: created_at,
             },
-            Channel {
+            general: Channel {
                 id: new.general_channel_id,
                 kind: ChannelKind::Text,
                 server_id: Some(new.id),
@@ -97,17 +117,17 @@ impl Store {
                 recipients: None,
                 created_at,
             },
-        ))
+        })
     }
 
-    /// A server and the role `user` holds in it (`None`: not a member).
+    /// A server and the role `user` holds in it.
     pub async fn server_with_role(
         &self,
         id: Snowflake,
         user: Snowflake,
-    ) -> Result<Option<(Server, Option<Role>)>, AppError> {
-        let row = read!(self, |pool| {
-            sqlx::query_as::<_, (i64, String, i64, i64, Option<String>)>(
+    ) -> Result<Option<ServerWithRole>, AppError> {
+        let row = on_reader!(self, |pool| {
+            sqlx::query_as::<_, ServerRoleRow>(
                 "SELECT s.id, s.name, s.owner_id, s.created_at, m.role
                  FROM servers s LEFT JOIN members m ON m.server_id = s.id AND m.user_id = $2
                  WHERE s.id = $1",
@@ -117,48 +137,26 @@ impl Store {
             .fetch_optional(pool)
             .await
         })?;
-        row.map(|(id, name, owner_id, created_at, role)| {
-            let role = role.as_deref().map(Role::from_db).transpose()?;
-            Ok((
-                ServerRow {
-                    id,
-                    name,
-                    owner_id,
-                    created_at,
-                }
-                .into(),
-                role,
-            ))
-        })
-        .transpose()
+        Ok(row.map(|row| ServerWithRole {
+            server: row.server.into(),
+            role: row.role,
+        }))
     }
 
     /// The servers `user` is a member of, by id.
     pub async fn servers_of(&self, user: Snowflake, page: &Page) -> Result<Vec<Server>, AppError> {
-        let (after, before) = page.bounds();
-        let sql = paged_sql(
-            "SELECT s.id, s.name, s.owner_id, s.created_at
-             FROM members m JOIN servers s ON s.id = m.server_id
-             WHERE m.user_id = $1 AND m.server_id > $2 AND m.server_id < $3",
-            "m.server_id",
-            page,
-            false,
-            4,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, ServerRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(user.0)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
-            .into_iter()
-            .map(Server::from)
-            .collect())
+        let rows: Vec<ServerRow> = self
+            .fetch_page(
+                "SELECT s.id, s.name, s.owner_id, s.created_at
+                 FROM members m JOIN servers s ON s.id = m.server_id",
+                "m.user_id = $1",
+                &[user.0],
+                "m.server_id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Server::from).collect())
     }
 
     pub async fn rename_server(
@@ -166,7 +164,7 @@ impl Store {
         id: Snowflake,
         name: &ServerName,
     ) -> Result<Option<Server>, AppError> {
-        write!(self, |pool| async {
+        on_writer!(self, |pool| async {
             sqlx::query("UPDATE servers SET name = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(name.as_str())
@@ -186,7 +184,7 @@ impl Store {
     /// Deletes a server with its channels, messages, reactions, members and
     /// invites (foreign keys cascade).
     pub async fn delete_server(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM servers WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)

@@ -1,10 +1,12 @@
 //! Login sessions. Only a SHA-256 of each token is stored, so a leaked
 //! database does not leak usable tokens.
 
-use crate::domain::model::rfc3339;
+use chrono::{DateTime, Utc};
+
+use crate::domain::model::rfc3339_millis;
 use crate::error::AppError;
 use crate::id::Snowflake;
-use crate::store::{Store, read, write};
+use crate::store::{Store, on_reader, on_writer, time_from_ms};
 
 /// A live session, found by the hash of its token.
 #[derive(Clone, Debug)]
@@ -20,9 +22,12 @@ pub struct SessionRecord {
 pub struct SessionInfo {
     #[schema(value_type = String)]
     pub id: Snowflake,
-    pub created_at: String,
-    pub last_used_at: String,
-    pub expires_at: String,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis")]
+    pub last_used_at: DateTime<Utc>,
+    #[serde(with = "rfc3339_millis")]
+    pub expires_at: DateTime<Utc>,
     /// The client's User-Agent at login, at most 256 characters.
     pub user_agent: String,
     /// Whether this is the session making the request.
@@ -41,7 +46,7 @@ pub struct NewSession<'a> {
 
 impl Store {
     pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, expires_at, last_used_at, user_agent)
                  VALUES ($1, $2, $3, $4, $5, $6, $5, $7)",
@@ -68,7 +73,7 @@ impl Store {
         now: i64,
         idle_since: i64,
     ) -> Result<Option<SessionRecord>, AppError> {
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, i64, String, i64)>(
                 "SELECT s.id, s.user_id, s.csrf_token, s.last_used_at
                  FROM sessions s JOIN users u ON u.id = s.user_id
@@ -93,7 +98,7 @@ impl Store {
 
     /// Records that a session was used at `now`.
     pub async fn touch_session(&self, id: Snowflake, now: i64) -> Result<(), AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(now)
@@ -111,7 +116,7 @@ impl Store {
         current: Snowflake,
         now: i64,
     ) -> Result<Vec<SessionInfo>, AppError> {
-        let rows = read!(self, |pool| {
+        let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, i64, i64, i64, String)>(
                 "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions
                  WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC LIMIT 1000",
@@ -126,9 +131,9 @@ impl Store {
             .map(
                 |(id, created_at, last_used_at, expires_at, user_agent)| SessionInfo {
                     id: Snowflake(id),
-                    created_at: rfc3339(created_at),
-                    last_used_at: rfc3339(last_used_at),
-                    expires_at: rfc3339(expires_at),
+                    created_at: time_from_ms(created_at),
+                    last_used_at: time_from_ms(last_used_at),
+                    expires_at: time_from_ms(expires_at),
                     user_agent,
                     current: id == current.0,
                 },
@@ -142,7 +147,7 @@ impl Store {
         user: Snowflake,
         id: Snowflake,
     ) -> Result<bool, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
                 .bind(id.0)
                 .bind(user.0)
@@ -154,7 +159,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id: Snowflake) -> Result<(), AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)
@@ -170,7 +175,7 @@ impl Store {
         user: Snowflake,
         keep: Snowflake,
     ) -> Result<Vec<Snowflake>, AppError> {
-        let ids = write!(self, |pool| async {
+        let ids = on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
             let ids: Vec<i64> =
                 sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1 AND id <> $2")
@@ -192,7 +197,7 @@ impl Store {
 
     /// Removes sessions that expired before `now`; returns how many.
     pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, AppError> {
-        let done = write!(self, |pool| {
+        let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
                 .bind(now)
                 .execute(pool)

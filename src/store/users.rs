@@ -1,11 +1,11 @@
 //! Accounts. A deleted account keeps its row (messages still point to it)
 //! but loses its name keys, e-mail, password and sessions.
 
-use crate::domain::model::{User, rfc3339};
+use crate::domain::model::User;
 use crate::domain::values::{DisplayName, Email, Username};
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, paged_sql, read, write};
+use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -25,7 +25,7 @@ impl UserRow {
             username: self.username,
             display_name: self.display_name,
             email: if own { self.email } else { None },
-            created_at: rfc3339(self.created_at),
+            created_at: time_from_ms(self.created_at),
         }
     }
 }
@@ -58,7 +58,7 @@ pub struct NewUser<'a> {
 
 impl Store {
     pub async fn create_user(&self, new: NewUser<'_>) -> Result<User, AppError> {
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO users (id, username, username_key, display_name, email, email_key, password_hash, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -81,7 +81,7 @@ impl Store {
                 username: new.username.as_str().to_owned(),
                 display_name: new.display_name.as_str().to_owned(),
                 email: new.email.map(|e| e.as_str().to_owned()),
-                created_at: rfc3339(new.now),
+                created_at: time_from_ms(new.now),
             }),
             Err(e) if is_unique_violation(&e) => {
                 Err(self.name_conflict(Some(new.username), new.email).await)
@@ -104,7 +104,7 @@ impl Store {
     }
 
     async fn user_id_by_username(&self, key: &str) -> Result<Option<i64>, AppError> {
-        Ok(write!(self, |pool| {
+        Ok(on_writer!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username_key = $1")
                 .bind(key)
                 .fetch_optional(pool)
@@ -118,7 +118,7 @@ impl Store {
         id: Snowflake,
         viewer: Option<Snowflake>,
     ) -> Result<Option<User>, AppError> {
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, UserRow>(
                 "SELECT id, username, display_name, email, created_at FROM users WHERE id = $1 AND deleted_at IS NULL",
             )
@@ -137,31 +137,19 @@ impl Store {
         page: &Page,
         viewer: Snowflake,
     ) -> Result<Vec<User>, AppError> {
-        let (after, before) = page.bounds();
         let low = prefix.map(str::to_ascii_lowercase).unwrap_or_default();
         let high = format!("{low}\u{10FFFF}");
-        let sql = paged_sql(
-            &format!(
-                "SELECT {USER_COLUMNS} FROM users
-                 WHERE deleted_at IS NULL AND username_key >= $1 AND username_key < $2 AND id > $3 AND id < $4"
-            ),
-            "id",
-            page,
-            false,
-            5,
-        );
-        let rows = read!(self, |pool| {
-            sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(&low)
-                .bind(&high)
-                .bind(after)
-                .bind(before)
-                .bind(page.limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        Ok(page
-            .arrange(rows, false)
+        let rows: Vec<UserRow> = self
+            .fetch_page(
+                &format!("SELECT {USER_COLUMNS} FROM users"),
+                "deleted_at IS NULL AND username_key >= $1 AND username_key < $2",
+                &[low.as_str(), high.as_str()],
+                "id",
+                page,
+                false,
+            )
+            .await?;
+        Ok(rows
             .into_iter()
             .map(|r| r.into_user(Some(viewer)))
             .collect())
@@ -178,7 +166,7 @@ impl Store {
         } else {
             "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL"
         };
-        let row = read!(self, |pool| {
+        let row = on_reader!(self, |pool| {
             sqlx::query_as::<_, (i64, String)>(sql)
                 .bind(login_key)
                 .fetch_optional(pool)
@@ -191,7 +179,7 @@ impl Store {
     }
 
     pub async fn password_hash(&self, id: Snowflake) -> Result<Option<String>, AppError> {
-        Ok(read!(self, |pool| {
+        Ok(on_reader!(self, |pool| {
             sqlx::query_scalar::<_, String>(
                 "SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL",
             )
@@ -209,7 +197,7 @@ impl Store {
     ) -> Result<Option<User>, AppError> {
         let email_given = changes.email.is_some();
         let email = changes.email.as_ref().and_then(|e| e.as_ref());
-        let result = write!(self, |pool| {
+        let result = on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE users SET
                     username = COALESCE($2, username),
@@ -236,7 +224,7 @@ impl Store {
             Ok(0) => Ok(None),
             Ok(_) => {
                 // Read back through the writer so the answer reflects this write.
-                let row = write!(self, |pool| {
+                let row = on_writer!(self, |pool| {
                     sqlx::query_as::<_, UserRow>(
                         "SELECT id, username, display_name, email, created_at FROM users WHERE id = $1",
                     )
@@ -262,7 +250,7 @@ impl Store {
         id: Snowflake,
         now: i64,
     ) -> Result<Option<Vec<Snowflake>>, AppError> {
-        write!(self, |pool| {
+        on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE owner_id = $1")
