@@ -12,9 +12,23 @@
 //! every socket rather than let one keep receiving what it may no longer
 //! see. Clients reconnect, get rooms built from the database, and catch up
 //! through `GET /messages?after=`.
+//!
+//! Likewise a socket whose send queue is full (its client stopped reading)
+//! would silently miss an event and later go on as if nothing happened. It
+//! is cut off instead: it gets nothing more, and is disconnected as soon as
+//! its queue has room for the disconnect packet (or closed by its missed
+//! heartbeats, whichever comes first), so its client reconnects and catches
+//! up. socketioxide's broadcast reports that some sockets were full but not
+//! which, so events are sent socket by socket, the data encoded once.
 
-use serde_json::Value;
-use socketioxide::SocketIo;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use socketioxide::extract::SocketRef;
+use socketioxide::socket::Sid;
+use socketioxide::{SendError, SocketError, SocketIo};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::events::{Audience, Envelope, Event, EventBus};
@@ -24,16 +38,17 @@ use crate::realtime::{server_room, session_room, user_room};
 /// only, no database handle: delivery cannot query.
 pub async fn run(io: SocketIo, bus: EventBus) {
     let mut events = bus.subscribe();
+    let cut = CutOff::default();
     loop {
         match events.recv().await {
-            Ok(envelope) => deliver(&io, &envelope).await,
+            Ok(envelope) => deliver(&io, &cut, &envelope).await,
             Err(RecvError::Lagged(missed)) => {
                 tracing::warn!(
                     missed,
                     "real-time fan-out fell behind; disconnecting every socket so clients resync"
                 );
-                if let Err(e) = io.disconnect().await {
-                    tracing::error!(error = %e, "disconnecting sockets after a lag");
+                for socket in io.broadcast().sockets() {
+                    cut.disconnect(socket);
                 }
             }
             Err(RecvError::Closed) => break,
@@ -41,15 +56,86 @@ pub async fn run(io: SocketIo, bus: EventBus) {
     }
 }
 
-/// The event's data, as the client receives it.
-fn payload(event: &Event) -> Value {
-    match serde_json::to_value(event) {
-        Ok(Value::Object(mut map)) => map.remove("data").unwrap_or(Value::Null),
-        _ => Value::Null,
+/// Sockets being cut off: they receive nothing more while their disconnect
+/// waits for room in their queue.
+#[derive(Clone, Default)]
+struct CutOff {
+    sockets: Arc<Mutex<HashSet<Sid>>>,
+}
+
+/// How often a cut-off socket's disconnect is retried.
+const CUT_OFF_RETRY: Duration = Duration::from_millis(50);
+
+impl CutOff {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<Sid>> {
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Disconnects `socket` now, or as soon as its queue has room; until
+    /// then it gets no events.
+    fn disconnect(&self, socket: SocketRef) {
+        match socket.clone().disconnect() {
+            Err(SocketError::InternalChannelFull) => {}
+            Ok(()) | Err(SocketError::Closed) => return,
+        }
+        if !self.lock().insert(socket.id) {
+            return; // already being retried
+        }
+        let cut = self.clone();
+        tokio::spawn(async move {
+            while socket.connected() {
+                match socket.clone().disconnect() {
+                    Err(SocketError::InternalChannelFull) => {
+                        tokio::time::sleep(CUT_OFF_RETRY).await;
+                    }
+                    Ok(()) | Err(SocketError::Closed) => break,
+                }
+            }
+            cut.lock().remove(&socket.id);
+        });
+    }
+
+    /// Sends `event` with `data` (encoded once) to every socket in `rooms`;
+    /// a socket whose queue is full is cut off (see the module comment).
+    fn emit(&self, io: &SocketIo, rooms: Vec<String>, event: &str, data: &RawValue) {
+        let mut full = Vec::new();
+        {
+            let cut = self.lock();
+            for socket in io.to(rooms).sockets() {
+                if cut.contains(&socket.id) {
+                    continue;
+                }
+                if let Err(SendError::Socket(SocketError::InternalChannelFull)) =
+                    socket.emit(event, data)
+                {
+                    full.push(socket);
+                }
+            }
+        }
+        if !full.is_empty() {
+            tracing::warn!(
+                sockets = full.len(),
+                event,
+                "cutting off sockets whose send queue is full; they reconnect and catch up"
+            );
+            for socket in full {
+                self.disconnect(socket);
+            }
+        }
     }
 }
 
-async fn deliver(io: &SocketIo, envelope: &Envelope) {
+/// The event's data, as the client receives it, encoded once.
+fn payload(event: &Event) -> Box<RawValue> {
+    let data = match serde_json::to_value(event) {
+        Ok(serde_json::Value::Object(mut map)) => map.remove("data"),
+        _ => None,
+    };
+    serde_json::value::to_raw_value(&data.unwrap_or_default())
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default())
+}
+
+async fn deliver(io: &SocketIo, cut: &CutOff, envelope: &Envelope) {
     let event = &envelope.event;
     // Sockets that must be in a room before the event goes out.
     match event {
@@ -69,19 +155,17 @@ async fn deliver(io: &SocketIo, envelope: &Envelope) {
         Event::SessionsEnded { session_ids, .. } => {
             let rooms: Vec<String> = session_ids.iter().copied().map(session_room).collect();
             if !rooms.is_empty() {
-                let _ = io.to(rooms).disconnect().await;
+                for socket in io.to(rooms).sockets() {
+                    cut.disconnect(socket);
+                }
             }
             return;
         }
         _ => {}
     }
     let rooms = rooms_for(&envelope.audience);
-    if !rooms.is_empty()
-        && let Err(e) = io.to(rooms).emit(event.name(), &payload(event)).await
-    {
-        // A full queue means a socket stopped reading: its heartbeat
-        // will fail and drop it; everyone else got the event.
-        tracing::debug!(error = %e, event = event.name(), "some sockets missed an event");
+    if !rooms.is_empty() {
+        cut.emit(io, rooms, event.name(), &payload(event));
     }
 
     // Sockets that leave rooms once the event is out (they see it last).
@@ -96,7 +180,9 @@ async fn deliver(io: &SocketIo, envelope: &Envelope) {
             let _ = io.within(server_room(*id)).leave(server_room(*id)).await;
         }
         Event::UserDelete { id } => {
-            let _ = io.to(user_room(*id)).disconnect().await;
+            for socket in io.to(user_room(*id)).sockets() {
+                cut.disconnect(socket);
+            }
         }
         _ => {}
     }

@@ -487,3 +487,57 @@ async fn a_lagging_fan_out_disconnects_sockets_instead_of_losing_a_kick() {
         .expect_none("message_create", Duration::from_millis(300))
         .await;
 }
+
+/// A socket that stops reading fills its queue. It must not silently skip
+/// what did not fit and go on afterwards: it gets a gap-free prefix of the
+/// messages and then its disconnect, while every other socket gets
+/// everything. (Heartbeats are slowed down so that they are not what cuts
+/// the socket off.)
+#[tokio::test]
+async fn a_socket_whose_queue_overflows_is_disconnected_not_skipped() {
+    let app = spawn_app_with(|c| {
+        c.ping_interval_secs = 120;
+        c.ping_timeout_secs = 120;
+        c.rate_limits = false;
+    })
+    .await;
+    let g = app.guild().await;
+    let mut stalled = SocketClient::with_token(&app, &g.member.token).await;
+    stalled.expect("ready").await;
+    let mut reader = SocketClient::with_token(&app, &g.admin.token).await;
+    reader.expect("ready").await;
+
+    // Enough to fill the socket's queue and the loopback buffers behind it.
+    const POSTS: usize = 2500;
+    let big = "x".repeat(3900);
+    for i in 0..POSTS {
+        app.message(&g.owner, &g.channel_id, &format!("{i} {big}"))
+            .await;
+        let got = reader.expect("message_create").await;
+        assert!(
+            got["content"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{i} "))
+        );
+    }
+
+    // The stalled client now reads: a prefix, in order, then the end.
+    let mut seen = 0;
+    while let Some((name, data)) = stalled.next_event().await {
+        if name != "message_create" {
+            continue;
+        }
+        let content = data["content"].as_str().unwrap();
+        assert!(
+            content.starts_with(&format!("{seen} ")),
+            "after message {seen} the stalled socket got {}",
+            &content[..8]
+        );
+        seen += 1;
+    }
+    assert!(
+        seen < POSTS,
+        "the stalled socket never overflowed: raise POSTS"
+    );
+}
