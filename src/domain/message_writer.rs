@@ -1,7 +1,7 @@
 //! The group-commit writer: every new message, from REST or a socket, goes
 //! through one `MessageWriter` task per process, on both databases. It takes
 //! all posts queued while the previous commit ran, gives them their ids in
-//! queue order, has the store insert them in one transaction, and only then
+//! queue order, has the store insert them in one statement, and only then
 //! publishes their `message_create` events (in the same order) and answers
 //! each caller. So:
 //! - durability is that of a commit per message, but the commit cost is
@@ -23,8 +23,8 @@ use crate::events::{Audience, Event, EventBus};
 use crate::id::{IdGenerator, Snowflake};
 use crate::store::{Store, time_from_ms};
 
-/// The most posts one group commit takes.
-const MAX_BATCH: usize = 1024;
+/// The most posts one group commit takes: one multi-row insert.
+const MAX_BATCH: usize = crate::store::messages::MAX_INSERT_ROWS;
 /// Posts that may wait for the writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 8192;
 
