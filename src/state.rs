@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::ratelimit::LoginLimiter;
+use crate::auth::session_cache::SessionCache;
 use crate::config::Config;
 use crate::domain::message_writer::MessageWriter;
 use crate::domain::online::Presence;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub presence: Arc<Presence>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Live sessions by token hash (see `auth::session_cache`).
+    pub sessions: Arc<SessionCache>,
     /// REST rate limits; `None` when switched off.
     pub rate_limits: Option<Arc<RateLimits>>,
 }
@@ -70,6 +73,7 @@ impl AppState {
                 },
             }),
             login_limiter: Arc::new(LoginLimiter::new(config.login_attempts_per_minute)),
+            sessions: Arc::new(SessionCache::default()),
             rate_limits: RateLimits::from_config(config),
         }
     }

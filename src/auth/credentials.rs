@@ -66,15 +66,31 @@ pub async fn find_session(
 ) -> Result<Option<SessionRecord>, AppError> {
     let now = now_ms();
     let idle_since = now.saturating_sub(state.settings.session_idle_ms);
-    let Some(session) = state
-        .store
-        .session_by_token_hash(&hash_token(token), now, idle_since)
-        .await?
-    else {
-        return Ok(None);
+    let hash = hash_token(token);
+    let cache = &state.sessions;
+    let session = match cache.get(&hash) {
+        Some(session) => session,
+        None => {
+            let epoch = cache.epoch();
+            let Some(session) = state
+                .store
+                .session_by_token_hash(&hash, now, idle_since)
+                .await?
+            else {
+                return Ok(None);
+            };
+            cache.insert(hash.clone(), session.clone(), epoch);
+            session
+        }
     };
+    // The same limits the query applies, for a cached row.
+    if session.expires_at <= now || session.last_used_at <= idle_since {
+        cache.remove(&hash);
+        return Ok(None);
+    }
     if now - session.last_used_at > TOUCH_EVERY_MS {
         state.store.touch_session(session.id, now).await?;
+        cache.touch(&hash, now);
     }
     Ok(Some(session))
 }

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod extract;
 pub mod password;
 pub mod ratelimit;
+pub mod session_cache;
 pub mod token;
 
 pub use actor::{Actor, Intent};

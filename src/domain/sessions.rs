@@ -100,14 +100,22 @@ pub async fn login(
 
 pub async fn logout(state: &AppState, current: &Actor) -> Result<(), AppError> {
     state.store.delete_session(current.session_id).await?;
+    sessions_ended(state, current.user_id, vec![current.session_id]);
+    Ok(())
+}
+
+/// To call once sessions of `user` are gone from the database: from now on
+/// no request can use them (the session cache forgets the user), and
+/// their sockets are closed.
+pub fn sessions_ended(state: &AppState, user: Snowflake, session_ids: Vec<Snowflake>) {
+    state.sessions.forget_user(user);
     state.events.publish(
-        Audience::Users(vec![current.user_id]),
+        Audience::Users(vec![user]),
         Event::SessionsEnded {
-            user_id: current.user_id,
-            session_ids: vec![current.session_id],
+            user_id: user,
+            session_ids,
         },
     );
-    Ok(())
 }
 
 /// The caller's live sessions, newest first, the current one marked.
@@ -127,12 +135,6 @@ pub async fn end_session(state: &AppState, current: &Actor, id: Snowflake) -> Re
     if !state.store.delete_session_of(current.user_id, id).await? {
         return Err(AppError::NotFound("session"));
     }
-    state.events.publish(
-        Audience::Users(vec![current.user_id]),
-        Event::SessionsEnded {
-            user_id: current.user_id,
-            session_ids: vec![id],
-        },
-    );
+    sessions_ended(state, current.user_id, vec![id]);
     Ok(())
 }

@@ -136,13 +136,7 @@ pub async fn update_user(
             .store
             .delete_other_sessions(id, actor.session_id)
             .await?;
-        state.events.publish(
-            Audience::Users(vec![id]),
-            Event::SessionsEnded {
-                user_id: id,
-                session_ids: ended,
-            },
-        );
+        crate::domain::sessions::sessions_ended(state, id, ended);
     }
     let public = User {
         email: None,
@@ -167,6 +161,8 @@ pub async fn delete_user(state: &AppState, actor: &Actor, id: Snowflake) -> Resu
         .delete_user(id, now_ms())
         .await?
         .ok_or(AppError::NotFound("user"))?;
+    // Its sessions are gone with it: no request may use them from now on.
+    state.sessions.forget_user(id);
     for server_id in left {
         state.events.publish(
             Audience::Server(server_id),

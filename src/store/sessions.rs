@@ -15,6 +15,7 @@ pub struct SessionRecord {
     pub user_id: Snowflake,
     pub csrf_token: String,
     pub last_used_at: i64,
+    pub expires_at: i64,
 }
 
 /// A session as its owner sees it in the list (no token, no CSRF token).
@@ -74,8 +75,8 @@ impl Store {
         idle_since: i64,
     ) -> Result<Option<SessionRecord>, AppError> {
         let row = on_reader!(self, |pool| {
-            sqlx::query_as::<_, (i64, i64, String, i64)>(
-                "SELECT s.id, s.user_id, s.csrf_token, s.last_used_at
+            sqlx::query_as::<_, (i64, i64, String, i64, i64)>(
+                "SELECT s.id, s.user_id, s.csrf_token, s.last_used_at, s.expires_at
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_used_at > $3
                    AND u.deleted_at IS NULL",
@@ -86,14 +87,15 @@ impl Store {
             .fetch_optional(pool)
             .await
         })?;
-        Ok(
-            row.map(|(id, user_id, csrf_token, last_used_at)| SessionRecord {
+        Ok(row.map(
+            |(id, user_id, csrf_token, last_used_at, expires_at)| SessionRecord {
                 id: Snowflake(id),
                 user_id: Snowflake(user_id),
                 csrf_token,
                 last_used_at,
-            }),
-        )
+                expires_at,
+            },
+        ))
     }
 
     /// Records that a session was used at `now`.
