@@ -10,6 +10,8 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Ceilings are dashed, Guildhall solid.
     pub dashed: bool,
+    /// Series of one group (Guildhall and its ceiling) share a colour.
+    pub group: usize,
 }
 
 pub struct Chart {
@@ -123,7 +125,7 @@ impl Chart {
             ylabel = escape(self.y_label),
         );
         for (i, series) in self.series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
+            let color = COLORS[series.group % COLORS.len()];
             let dash = if series.dashed {
                 r#" stroke-dasharray="6 4""#
             } else {
@@ -179,11 +181,13 @@ mod tests {
                     name: "a".into(),
                     points: vec![(1.0, 10.0), (16.0, 200.0), (256.0, 150.0)],
                     dashed: false,
+                    group: 0,
                 },
                 Series {
                     name: "b".into(),
                     points: vec![(1.0, 20.0), (256.0, 400.0)],
                     dashed: true,
+                    group: 0,
                 },
             ],
         };

@@ -469,7 +469,7 @@ impl Results {
             }
             let series = |pick: fn(&LoadResult) -> f64| {
                 let mut out = Vec::new();
-                for c in list {
+                for (group, c) in list.iter().enumerate() {
                     out.push(Series {
                         name: format!("Guildhall {}", c.db.label()),
                         points: c
@@ -478,6 +478,7 @@ impl Results {
                             .map(|p| (p.guildhall.concurrency as f64, pick(&p.guildhall)))
                             .collect(),
                         dashed: false,
+                        group,
                     });
                     out.push(Series {
                         name: c.ceiling.clone(),
@@ -487,6 +488,7 @@ impl Results {
                             .map(|p| (p.bare.concurrency as f64, pick(&p.bare)))
                             .collect(),
                         dashed: true,
+                        group,
                     });
                 }
                 out
@@ -518,11 +520,13 @@ impl Results {
                             .map(|p| (p.n as f64, pick(&p.guildhall)))
                             .collect(),
                         dashed: false,
+                        group: 0,
                     },
                     Series {
                         name: "bare-broadcast".into(),
                         points: points.iter().map(|p| (p.n as f64, pick(&p.bare))).collect(),
                         dashed: true,
+                        group: 0,
                     },
                 ]
             };
@@ -573,11 +577,13 @@ impl Results {
                             name: "Guildhall".into(),
                             points: g.collect(),
                             dashed: false,
+                            group: 0,
                         },
                         Series {
                             name: "bare-broadcast".into(),
                             points: b.collect(),
                             dashed: true,
+                            group: 0,
                         },
                     ],
                 },

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Ctx, Db, Delivery, START_PATIENCE, deliveries, drain};
+use super::{Ctx, Db, Delivery, POSTERS, START_PATIENCE, deliveries, drain};
 use crate::clock::stamp;
 use crate::fixture;
 use crate::http::Call;
@@ -107,7 +107,7 @@ async fn listen_and_post(
         .quiet(Duration::from_millis(500), Duration::from_secs(60))
         .await;
     let secs = Duration::from_secs_f64(ctx.plan.fanout_secs);
-    let run = post_steady(server.addr, rate, secs, 4, post).await?;
+    let run = post_steady(server.addr, rate, secs, POSTERS, post).await?;
     let posted = run.posted.iter().filter(|p| p.ok).count() as u64;
     let tallies = drain(crowd, posted * n).await;
     Ok(deliveries(tallies, &run, rate, |_| 0, |_| 0))

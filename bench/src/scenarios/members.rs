@@ -22,7 +22,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Ctx, Db, Delivery, START_PATIENCE, deliveries, drain};
+use super::{Ctx, Db, Delivery, POSTERS, START_PATIENCE, deliveries, drain};
 use crate::clock::stamp;
 use crate::fixture::{self, Account, Space};
 use crate::http::{Call, HttpConn};
@@ -143,7 +143,7 @@ async fn connect_storm(
     let n = auths.len() as u64;
     let rate = ctx.plan.storm_rate;
     let secs = Duration::from_secs_f64(ctx.plan.storm_secs);
-    let poster = tokio::spawn(post_steady(server.addr, rate, secs, 4, post));
+    let poster = tokio::spawn(post_steady(server.addr, rate, secs, POSTERS, post));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let crowd = Crowd::spawn(server.addr, auths, n as usize);
     let run = poster.await??;
@@ -250,7 +250,7 @@ async fn in_rooms(
         .await;
     let rate = ctx.plan.rooms_rate;
     let secs = Duration::from_secs_f64(ctx.plan.rooms_secs);
-    let run = post_steady(server.addr, rate, secs, 16, post).await?;
+    let run = post_steady(server.addr, rate, secs, POSTERS, post).await?;
     let posted = run.posted.iter().filter(|p| p.ok).count() as u64;
     let tallies = drain(crowd, posted * per_room as u64).await;
     Ok(deliveries(

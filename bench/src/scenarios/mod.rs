@@ -335,6 +335,11 @@ pub fn deliveries(
     out
 }
 
+/// Connections a steady-rate poster spreads its posts over: an open loop
+/// must not be held back by its own connections when answers slow down
+/// (500 msg/s at 200 ms a post needs 100).
+pub const POSTERS: usize = 128;
+
 /// How long a live run waits for deliveries still on their way: at most
 /// `DRAIN`, and no longer than `DRAIN_QUIET` without a new delivery.
 pub const DRAIN: Duration = Duration::from_secs(10);
