@@ -73,6 +73,16 @@ fn output(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The three load averages of `/proc/loadavg`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn meta(bins: &Path, nofile: u64) -> Meta {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
@@ -119,6 +129,7 @@ fn meta(bins: &Path, nofile: u64) -> Meta {
         nofile,
         command: std::env::var("GUILDHALL_BENCH_COMMAND")
             .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" ")),
+        load_before: load_average(),
         ..Meta::default()
     }
 }
@@ -205,6 +216,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         results.memory = attempt(failures, "memory", scenarios::memory::memory(&ctx)).await;
     }
     results.meta.elapsed_secs = started.elapsed().as_secs_f64();
+    results.meta.load_after = load_average();
     results.write(&cli.out)?;
     eprintln!("wrote {}", cli.out.display());
     if cli.keep_work {

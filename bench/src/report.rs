@@ -31,6 +31,10 @@ pub struct Meta {
     pub note: Option<String>,
     pub elapsed_secs: f64,
     pub plan: String,
+    /// `/proc/loadavg` before and after the run: the machine is shared, and
+    /// other work on it moves absolute figures (ratios much less).
+    pub load_before: String,
+    pub load_after: String,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -429,8 +433,17 @@ impl Results {
         );
         let _ = writeln!(
             md,
-            "- Machine: {}, {} cores, {:.1} GiB RAM; open-file limit {} (bench and servers)\n- Versions: {}; {}\n- Load generator on the same machine as the servers; the run took {:.0} s\n- Plan: `{}`\n",
-            m.cpu, m.cores, m.ram_gib, m.nofile, m.guildhall, m.rustc, m.elapsed_secs, m.plan
+            "- Machine: {}, {} cores, {:.1} GiB RAM; open-file limit {} (bench and servers)\n- Versions: {}; {}\n- Load generator on the same machine as the servers; the run took {:.0} s; load average (1, 5, 15 min) {} before, {} after\n- Plan: `{}`\n",
+            m.cpu,
+            m.cores,
+            m.ram_gib,
+            m.nofile,
+            m.guildhall,
+            m.rustc,
+            m.elapsed_secs,
+            m.load_before,
+            m.load_after,
+            m.plan
         );
         if !self.failures.is_empty() {
             md.push_str("## Failures\n\n");
