@@ -34,6 +34,10 @@ struct Cli {
     /// A sentence for the report's header.
     #[arg(long)]
     note: Option<String>,
+    /// Write the report again from an earlier run's results.json (after
+    /// a change to the report's layout), running nothing.
+    #[arg(long)]
+    from_results: Option<PathBuf>,
     /// Keep the work directory (server logs, SQLite files) and print it.
     #[arg(long)]
     keep_work: bool,
@@ -158,6 +162,11 @@ async fn attempt<T>(
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let mut cli = Cli::parse();
+    if let Some(path) = &cli.from_results {
+        Results::read(path)?.write(&cli.out)?;
+        eprintln!("wrote {} from {}", cli.out.display(), path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     if cli.smoke {
         smoke(&mut cli.plan);
     }

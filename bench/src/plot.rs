@@ -50,8 +50,10 @@ fn nice_step(max: f64) -> f64 {
 }
 
 fn label(value: f64) -> String {
-    if value >= 10_000.0 {
-        format!("{}k", (value / 1000.0).round())
+    if value >= 10_000.0 && (value / 1000.0).fract() == 0.0 {
+        format!("{}k", value / 1000.0)
+    } else if value >= 10_000.0 {
+        format!("{:.1}k", value / 1000.0)
     } else if value >= 100.0 || value == value.round() {
         format!("{value:.0}")
     } else {

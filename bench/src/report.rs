@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::load::{Latency, LoadResult};
 use crate::plot::{Chart, Series};
@@ -17,7 +17,7 @@ use crate::scenarios::members::Members;
 use crate::scenarios::memory::Memory;
 use crate::scenarios::{Db, Delivery};
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Meta {
     pub date: String,
     pub commit: String,
@@ -37,7 +37,7 @@ pub struct Meta {
     pub load_after: String,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Results {
     pub meta: Meta,
     pub http: Option<Vec<LoadResult>>,
@@ -115,19 +115,16 @@ impl Results {
         md.push_str("## Summary against the targets of issue 9\n\n");
         md.push_str("Ratios are Guildhall over the ceiling measured in the same run.\n\n");
         md.push_str("| scenario | Guildhall | ceiling, same run | ratio | target |\n|---|---|---|---|---|\n");
-        for (list, what, target) in [
-            (
-                &self.post,
-                "`POST /messages`",
-                ">= 0.65 x bare-insert, p99 <= 10 ms (SQLite); >= 1.5 x bare-pg-insert, p99 <= 15 ms",
-            ),
-            (
-                &self.get,
-                "`GET /messages` newest 50",
-                ">= 3 x bare-read, p99 <= 10 ms",
-            ),
+        for (list, what) in [
+            (&self.post, "`POST /messages`"),
+            (&self.get, "`GET /messages` newest 50"),
         ] {
             for compared in list {
+                let target = match (std::ptr::eq(list, &self.post), compared.db) {
+                    (true, Db::Sqlite) => ">= 0.65 x, p99 <= 10 ms",
+                    (true, Db::Postgres) => ">= 1.5 x (batched inserts), p99 <= 15 ms",
+                    (false, _) => ">= 3 x (served from memory), p99 <= 10 ms",
+                };
                 if let Some(pair) = compared
                     .points
                     .iter()
@@ -384,7 +381,7 @@ impl Results {
             md.push_str("## Memory per idle socket\n\n| sockets | Guildhall RSS | per socket | bare-broadcast RSS | per socket | ratio |\n|---|---|---|---|---|---|\n");
             let _ = writeln!(
                 md,
-                "| 0 | {} | - | {} | - | - |",
+                "| 0 (Guildhall: one account signed up) | {} | - | {} | - | - |",
                 mib(memory.guildhall_idle),
                 mib(memory.bare_idle)
             );
@@ -403,6 +400,11 @@ impl Results {
             }
             md.push('\n');
         }
+    }
+
+    /// Reads the `results.json` of an earlier run, to write its report again.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        Ok(serde_json::from_slice(&std::fs::read(path)?)?)
     }
 
     /// Writes the report to `out` and its plots and `results.json` to

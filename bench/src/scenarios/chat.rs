@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Ctx, Db, START_PATIENCE};
@@ -16,7 +16,7 @@ use crate::load::{Latency, LoadResult, histogram, measured};
 use crate::procs::Server;
 use crate::socket::SocketConn;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Chat {
     pub guildhall: LoadResult,
     pub bare_broadcast: LoadResult,

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Ctx, Db, Delivery, POSTERS, START_PATIENCE, deliveries, drain};
@@ -20,7 +20,7 @@ use crate::load::post_steady;
 use crate::procs::Server;
 use crate::socket::Crowd;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FanoutPoint {
     pub n: usize,
     pub guildhall: Delivery,

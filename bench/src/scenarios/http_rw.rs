@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Db, START_PATIENCE};
 use crate::fixture::{self, Account, Space};
@@ -15,7 +15,7 @@ use crate::load::{LoadResult, MakeCall, closed_loop, run_count};
 use crate::procs::Server;
 
 /// Guildhall and its ceiling at one concurrency.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pair {
     pub guildhall: LoadResult,
     pub bare: LoadResult,
@@ -27,7 +27,7 @@ impl Pair {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Compared {
     pub db: Db,
     pub ceiling: String,

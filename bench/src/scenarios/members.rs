@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Ctx, Db, Delivery, POSTERS, START_PATIENCE, deliveries, drain};
@@ -30,7 +30,7 @@ use crate::load::post_steady;
 use crate::procs::{Launch, Server};
 use crate::socket::Crowd;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Members {
     pub members: usize,
     pub idle_rss: u64,
@@ -43,7 +43,7 @@ pub struct Members {
     pub rooms: Option<Rooms>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Rooms {
     pub servers: usize,
     pub sockets_per_server: usize,

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Ctx, Db, START_PATIENCE};
@@ -15,7 +15,7 @@ use crate::fixture;
 use crate::procs::Server;
 use crate::socket::Crowd;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MemoryPoint {
     pub sockets: usize,
     pub guildhall_rss: u64,
@@ -33,7 +33,7 @@ impl MemoryPoint {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Memory {
     pub guildhall_idle: u64,
     pub bare_idle: u64,

@@ -11,7 +11,7 @@ pub mod memory;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::load::{Latency, SteadyRun, Timing, histogram};
 use crate::pg::PgDatabase;
@@ -133,7 +133,7 @@ impl Plan {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Db {
     Sqlite,
     Postgres,
@@ -244,7 +244,7 @@ impl Ctx {
 }
 
 /// How the messages of a live run reached the listening sockets.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Delivery {
     pub sockets: usize,
     /// Sockets that could not connect.
