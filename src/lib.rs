@@ -71,14 +71,12 @@ impl Server {
         // The socket layer is outermost: long-polls and WebSockets must not
         // meet the API's request timeout.
         let app = http::router(state.clone(), &self.config).layer(gateway.layer.clone());
-        let io = gateway.io.clone();
         let shutdown = async move {
             shutdown.await;
             // Open sockets would hold the graceful shutdown forever.
-            io.close().await;
+            gateway.close().await;
         };
         serve::serve(self.listener, app, shutdown).await;
-        gateway.close().await;
         maintenance.abort();
         state.store.close().await;
         Ok(())

@@ -70,10 +70,15 @@ impl Gateway {
         Self { layer, io, fanout }
     }
 
-    /// Closes every socket and stops the fan-out.
-    pub async fn close(&self) {
-        self.io.close().await;
+    /// Stops the fan-out, then closes every socket. In that order: closing
+    /// removes the namespace, and an event delivered after that (a socket's
+    /// last presence update, say) would find no namespace to send to.
+    pub async fn close(self) {
         self.fanout.abort();
+        // Wait until it has really stopped (it may be mid-delivery on
+        // another worker).
+        let _ = self.fanout.await;
+        self.io.close().await;
     }
 }
 

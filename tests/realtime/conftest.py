@@ -58,16 +58,26 @@ def fresh_database(tmp_path):
         psql(admin_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "heartbeat_secs(n): serve this test with an n-second Engine.IO ping interval and timeout")
+
+
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, request):
+    # Heartbeats are 2 s so that dead sockets are reaped quickly in tests;
+    # a test whose own client process is too busy to answer them in time
+    # (hundreds of clients in one Python process) asks for longer ones.
+    marker = request.node.get_closest_marker("heartbeat_secs")
+    heartbeat = marker.args[0] if marker else 2
     with fresh_database(tmp_path) as database_url:
-        yield from run_server(tmp_path, database_url)
+        yield from run_server(tmp_path, database_url, heartbeat)
 
 
-def run_server(tmp_path, database_url):
+def run_server(tmp_path, database_url, heartbeat=2):
     port = free_port()
     env = dict(os.environ, RUST_LOG="guildhall=warn", GUILDHALL_RATE_LIMITS="false",
-               GUILDHALL_PING_INTERVAL_SECS="2", GUILDHALL_PING_TIMEOUT_SECS="2")
+               GUILDHALL_PING_INTERVAL_SECS=str(heartbeat), GUILDHALL_PING_TIMEOUT_SECS=str(heartbeat))
     proc = subprocess.Popen(
         [str(BINARY), "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url],
         env=env,

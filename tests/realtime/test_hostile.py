@@ -466,6 +466,10 @@ def test_a_websocket_with_an_unknown_or_taken_sid_is_refused(api):
 
 # ---- (e) a burst of connects ---------------------------------------------
 
+# 300 python-socketio clients in this one process connect at once; on two
+# cores the process cannot answer every client's 2 s heartbeat while it
+# opens the others, and the server rightly drops those that miss it.
+@pytest.mark.heartbeat_secs(20)
 def test_a_burst_of_connects_and_disconnects_leaves_the_server_clean(api):
     owner = api.user("owner")
     server_id, channel = api.server(owner)
