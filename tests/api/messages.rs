@@ -767,15 +767,6 @@ async fn non_numeric_message_ids_are_400_and_unknown_ones_404() {
     );
 }
 
-/// Posts in a DM between `a` and `b` (opening it) and returns the channel id.
-async fn dm_between(app: &TestApp, a: &TestUser, b: &TestUser) -> String {
-    let (status, dm) = app
-        .post("/channels", a, json!({"recipient_id": b.id}))
-        .await;
-    assert!(status.is_success(), "{dm}");
-    id_of(&dm).to_string()
-}
-
 #[tokio::test]
 async fn without_a_channel_the_list_is_a_feed_of_every_readable_channel() {
     let app = spawn_app().await;
@@ -789,11 +780,11 @@ async fn without_a_channel_the_list_is_a_feed_of_every_readable_channel() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let second = id_of(&second).to_string();
-    let dm = dm_between(&app, &g.member, &g.admin).await;
+    let dm = open_dm(&app, &g.member, &g.admin).await;
     // Places the member cannot read: another server, a DM of others.
     let elsewhere = app.server(&g.outsider, "Elsewhere").await;
     let elsewhere = app.general_channel(id_of(&elsewhere), &g.outsider).await;
-    let others_dm = dm_between(&app, &g.owner, &g.outsider).await;
+    let others_dm = open_dm(&app, &g.owner, &g.outsider).await;
 
     let mut readable = Vec::new();
     for (i, (user, channel)) in [
