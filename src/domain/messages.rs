@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::Actor;
 use crate::domain::channels::{channel_audience, readable_channel};
 use crate::domain::message_writer::NewMessage;
-use crate::domain::model::{Author, Message};
+use crate::domain::model::Message;
 use crate::domain::values::MessageContent;
 use crate::error::AppError;
 use crate::events::Event;
@@ -54,11 +54,10 @@ pub async fn create_message(
             }
         }
     }
-    let author = state
-        .store
-        .user(actor.user_id, None)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
+    let author = match state.store.author(actor.user_id).await? {
+        Some(author) if !author.deleted => author,
+        _ => return Err(AppError::Unauthorized),
+    };
     let nonce = input.nonce.map(parse_nonce).transpose()?;
     // The writer gives the message its id, commits it, and publishes
     // `message_create` in commit order (see `domain::message_writer`).
@@ -66,12 +65,7 @@ pub async fn create_message(
         .messages
         .post(NewMessage {
             channel_id: channel.id,
-            author: Author {
-                id: actor.user_id,
-                username: author.username,
-                display_name: author.display_name,
-                deleted: false,
-            },
+            author,
             content: content.into_inner(),
             reply_to: input.reply_to,
             nonce,
@@ -152,7 +146,7 @@ pub async fn edit_message(
     let content = MessageContent::parse("content", input.content)?;
     if !state
         .store
-        .edit_message(id, content.as_str(), now_ms())
+        .edit_message(id, channel.id, content.as_str(), now_ms())
         .await?
     {
         return Err(AppError::NotFound("message"));
@@ -176,7 +170,7 @@ pub async fn delete_message(
 ) -> Result<(), AppError> {
     let (message, channel, access) = readable_message(state, actor, id).await?;
     perms::can_delete_message(actor.user_id, message.author_id, access)?;
-    if !state.store.delete_message(id).await? {
+    if !state.store.delete_message(id, channel.id).await? {
         return Err(AppError::NotFound("message"));
     }
     state.events.publish(

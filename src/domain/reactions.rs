@@ -128,7 +128,7 @@ pub async fn change_reaction(
     perms::can_change_reaction(actor.user_id, old.user_id)?;
     perms::can_post_in_channel(access)?;
     let emoji = Emoji::parse("emoji", input.emoji)?;
-    if !state.store.change_reaction(id, &emoji).await? {
+    if !state.store.change_reaction(&old, &emoji).await? {
         return Err(AppError::NotFound("reaction"));
     }
     let new = Reaction {
@@ -152,7 +152,7 @@ pub async fn delete_reaction(
 ) -> Result<(), AppError> {
     let (reaction, channel, access) = visible_reaction(state, actor, id).await?;
     perms::can_remove_reaction(actor.user_id, reaction.user_id, access)?;
-    if !state.store.delete_reaction(id).await? {
+    if !state.store.delete_reaction(&reaction).await? {
         return Err(AppError::NotFound("reaction"));
     }
     state

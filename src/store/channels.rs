@@ -57,6 +57,7 @@ pub struct OpenedDm {
 }
 
 /// A channel and how the user asking stands towards it.
+#[derive(Clone)]
 pub struct ChannelWithAccess {
     pub channel: Channel,
     pub access: ChannelAccess,
@@ -135,8 +136,25 @@ impl Store {
         })
     }
 
-    /// A channel and how `user` stands towards it, in one query.
+    /// A channel and how `user` stands towards it, from memory or in one
+    /// query.
     pub async fn channel_access(
+        &self,
+        id: Snowflake,
+        user: Snowflake,
+    ) -> Result<Option<ChannelWithAccess>, AppError> {
+        if let Some(found) = self.memo.access(user, id) {
+            return Ok(Some(found));
+        }
+        let epoch = self.memo.epoch();
+        let found = self.load_channel_access(id, user).await?;
+        if let Some(found) = &found {
+            self.memo.keep_access(user, found.clone(), epoch);
+        }
+        Ok(found)
+    }
+
+    async fn load_channel_access(
         &self,
         id: Snowflake,
         user: Snowflake,
@@ -215,7 +233,7 @@ impl Store {
         changes: &ChannelChanges<'_>,
     ) -> Result<Option<Channel>, AppError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.id = $1");
-        on_writer!(self, |pool| async {
+        let updated = on_writer!(self, |pool| async {
             sqlx::query(
                 "UPDATE channels SET name = COALESCE($2, name), topic = COALESCE($3, topic),
                     position = COALESCE($4, position)
@@ -233,7 +251,9 @@ impl Store {
                 .await?;
             Ok::<_, AppError>(row.map(Channel::from))
         }
-        .await)
+        .await);
+        self.memo.forget_channel(id);
+        updated
     }
 
     /// Deletes a channel with its messages and their reactions.
@@ -244,7 +264,9 @@ impl Store {
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        });
+        self.memo.forget_channel(id);
+        self.recent.forget(id);
+        Ok(done? > 0)
     }
 }

@@ -59,7 +59,7 @@ impl Store {
         user: Snowflake,
         now: i64,
     ) -> Result<Option<Accepted>, AppError> {
-        on_writer!(self, |pool| {
+        let accepted = on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             let server: Option<i64> = sqlx::query_scalar(
@@ -100,6 +100,8 @@ impl Store {
             Ok::<_, AppError>(Some(Accepted::Joined(Snowflake(server))))
         }
         .await
-        })
+        });
+        self.memo.forget_user(user);
+        accepted
     }
 }

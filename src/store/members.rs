@@ -89,7 +89,7 @@ impl Store {
         user: Snowflake,
         role: Role,
     ) -> Result<bool, AppError> {
-        on_writer!(self, |pool| async {
+        let changed = on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
             if role == Role::Owner {
                 sqlx::query(
@@ -117,7 +117,14 @@ impl Store {
             tx.commit().await?;
             Ok::<_, AppError>(true)
         }
-        .await)
+        .await);
+        // A hand-over also demoted the previous owner, whoever that was.
+        if role == Role::Owner {
+            self.memo.forget_all_access();
+        } else {
+            self.memo.forget_user(user);
+        }
+        changed
     }
 
     pub async fn remove_member(
@@ -134,7 +141,8 @@ impl Store {
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        });
+        self.memo.forget_user(user);
+        Ok(done? > 0)
     }
 }

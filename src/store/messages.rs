@@ -5,11 +5,13 @@
 //! gives ids and publishes in commit order is `domain::message_writer`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::domain::model::{Author, Message, ReactionSummary};
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
-use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
+use crate::store::recent::{self, Cached, CachedReaction, Change};
+use crate::store::{Page, Store, on_reader, on_writer, placeholders, time_from_ms};
 
 /// The head of the multi-row message insert; `push_values` adds the rows.
 const INSERT_MESSAGES: &str =
@@ -92,7 +94,14 @@ impl Store {
                 .map(|_| ())
         });
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                for m in messages {
+                    let cached = Arc::new(Cached::new((*m).clone(), Vec::new()));
+                    self.recent
+                        .apply(m.channel_id, Change::Posted(vec![cached]));
+                }
+                Ok(())
+            }
             Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("channel")),
             Err(e) => Err(e.into()),
         }
@@ -137,13 +146,20 @@ impl Store {
         }))
     }
 
-    /// A channel's messages, newest first, with reaction tallies for `viewer`.
+    /// A channel's messages, newest first, with reaction tallies for
+    /// `viewer`. The newest page comes from memory (`store::recent`).
     pub async fn channel_messages(
         &self,
         channel: Snowflake,
         page: &Page,
         viewer: Snowflake,
     ) -> Result<Vec<Message>, AppError> {
+        if page.before.is_none() && page.after.is_none() {
+            let limit = usize::try_from(page.limit).unwrap_or(0);
+            if let Some(found) = self.newest_messages(channel, limit).await? {
+                return Ok(found.iter().map(|m| m.for_viewer(viewer)).collect());
+            }
+        }
         let rows: Vec<MessageRow> = self
             .fetch_page(
                 &format!("SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS}"),
@@ -155,6 +171,88 @@ impl Store {
             )
             .await?;
         self.with_tallies(rows, viewer).await
+    }
+
+    /// The newest `limit` messages of `channel` from its window in memory,
+    /// loading the window first if no other request is loading it.
+    async fn newest_messages(
+        &self,
+        channel: Snowflake,
+        limit: usize,
+    ) -> Result<Option<Vec<Arc<Cached>>>, AppError> {
+        if let Some(found) = self.recent.newest(channel, limit) {
+            return Ok(Some(found));
+        }
+        let Some(load) = self.recent.begin_load(channel) else {
+            return Ok(None);
+        };
+        match self.load_window(channel).await {
+            Ok(messages) => self.recent.finish_load(load, messages),
+            Err(e) => {
+                self.recent.abandon_load(load);
+                return Err(e);
+            }
+        }
+        Ok(self.recent.newest(channel, limit))
+    }
+
+    /// A channel's newest `recent::WINDOW` messages, oldest first, with
+    /// all their reactions.
+    async fn load_window(&self, channel: Snowflake) -> Result<Vec<Cached>, AppError> {
+        let newest = Page {
+            limit: recent::WINDOW as i64,
+            before: None,
+            after: None,
+        };
+        let mut rows: Vec<MessageRow> = self
+            .fetch_page(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS}"),
+                "m.channel_id = $1",
+                &[channel.0],
+                "m.id",
+                &newest,
+                true,
+            )
+            .await?;
+        rows.reverse();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut reactions: HashMap<i64, Vec<CachedReaction>> = HashMap::new();
+        for (id, message_id, user_id, emoji) in self.reactions_on(&ids).await? {
+            reactions
+                .entry(message_id)
+                .or_default()
+                .push(CachedReaction {
+                    id: Snowflake(id),
+                    user_id: Snowflake(user_id),
+                    emoji,
+                });
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let of_message = reactions.remove(&r.id).unwrap_or_default();
+                Cached::new(r.into_message(Vec::new()), of_message)
+            })
+            .collect())
+    }
+
+    /// Every reaction on the messages `ids`: (id, message, user, emoji).
+    async fn reactions_on(&self, ids: &[i64]) -> Result<Vec<(i64, i64, i64, String)>, AppError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The id list is generated placeholders only; values are bound.
+        let sql = format!(
+            "SELECT id, message_id, user_id, emoji FROM reactions WHERE message_id IN ({})",
+            placeholders(1, ids.len())
+        );
+        Ok(on_reader!(self, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?)
     }
 
     /// The messages of `rows`, in order, with their reaction tallies for
@@ -186,11 +284,10 @@ impl Store {
             return Ok(HashMap::new());
         }
         // The id list is generated placeholders only; values are bound.
-        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "SELECT message_id, emoji, CAST(COUNT(*) AS BIGINT), CAST(MAX(CASE WHEN user_id = $1 THEN 1 ELSE 0 END) AS BIGINT), MIN(id)
              FROM reactions WHERE message_id IN ({}) GROUP BY message_id, emoji ORDER BY message_id, MIN(id)",
-            placeholders.join(", ")
+            placeholders(2, ids.len())
         );
         let rows = on_reader!(self, |pool| {
             let mut query =
@@ -218,6 +315,7 @@ impl Store {
     pub async fn edit_message(
         &self,
         id: Snowflake,
+        channel: Snowflake,
         content: &str,
         now: i64,
     ) -> Result<bool, AppError> {
@@ -229,18 +327,31 @@ impl Store {
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        });
+        self.recent.apply(
+            channel,
+            Change::Edited {
+                id,
+                content: content.to_owned(),
+                edited_at: now,
+            },
+        );
+        Ok(done? > 0)
     }
 
-    pub async fn delete_message(&self, id: Snowflake) -> Result<bool, AppError> {
+    pub async fn delete_message(
+        &self,
+        id: Snowflake,
+        channel: Snowflake,
+    ) -> Result<bool, AppError> {
         let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM messages WHERE id = $1")
                 .bind(id.0)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        });
+        self.recent.apply(channel, Change::Deleted(id));
+        Ok(done? > 0)
     }
 }

@@ -32,8 +32,10 @@ pub mod contacts;
 pub mod feeds;
 pub mod invites;
 pub mod members;
+pub mod memo;
 pub mod messages;
 pub mod reactions;
+pub mod recent;
 pub mod relationships;
 pub mod servers;
 pub mod sessions;
@@ -51,6 +53,10 @@ pub enum Db {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Rows every request reads, kept in step by this store's writes.
+    pub(crate) memo: std::sync::Arc<memo::Memo>,
+    /// The newest messages of the channels being read.
+    pub(crate) recent: std::sync::Arc<recent::Recent>,
 }
 
 /// Runs `$body` with `$pool` bound to a pool for reading.
@@ -74,6 +80,15 @@ macro_rules! on_writer {
 }
 pub(crate) use {on_reader, on_writer};
 
+/// `$first, $first+1, ...`: `n` numbered placeholders for an `IN (...)`
+/// list whose values are bound.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Store {
     /// Connects, creating an SQLite file if needed, and runs migrations.
     pub async fn connect(url: &str, pool_size: u32, sync: SqliteSync) -> Result<Self, AppError> {
@@ -86,6 +101,8 @@ impl Store {
             POSTGRES_MIGRATIONS.run(&pool).await?;
             return Ok(Self {
                 db: Db::Postgres(pool),
+                memo: Default::default(),
+                recent: Default::default(),
             });
         }
         if !url.starts_with("sqlite:") {
@@ -122,6 +139,8 @@ impl Store {
             .await?;
         Ok(Self {
             db: Db::Sqlite { read, write },
+            memo: Default::default(),
+            recent: Default::default(),
         })
     }
 

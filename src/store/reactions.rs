@@ -4,6 +4,7 @@ use crate::domain::model::Reaction;
 use crate::domain::values::Emoji;
 use crate::error::{AppError, is_foreign_key_violation, is_unique_violation};
 use crate::id::Snowflake;
+use crate::store::recent::{CachedReaction, Change};
 use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
@@ -55,7 +56,20 @@ impl Store {
             .map(|r| r.rows_affected())
         });
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.recent.apply(
+                    reaction.channel_id,
+                    Change::ReactionAdded {
+                        message: reaction.message_id,
+                        reaction: CachedReaction {
+                            id: reaction.id,
+                            user_id: reaction.user_id,
+                            emoji: reaction.emoji.clone(),
+                        },
+                    },
+                );
+                Ok(())
+            }
             Err(e) if is_unique_violation(&e) => Err(already_reacted()),
             Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("message")),
             Err(e) => Err(e.into()),
@@ -96,30 +110,52 @@ impl Store {
         Ok(rows.into_iter().map(Reaction::from).collect())
     }
 
-    pub async fn change_reaction(&self, id: Snowflake, emoji: &Emoji) -> Result<bool, AppError> {
+    /// Swaps the emoji of `reaction` (as read before the change).
+    pub async fn change_reaction(
+        &self,
+        reaction: &Reaction,
+        emoji: &Emoji,
+    ) -> Result<bool, AppError> {
         let result = on_writer!(self, |pool| {
             sqlx::query("UPDATE reactions SET emoji = $2 WHERE id = $1")
-                .bind(id.0)
+                .bind(reaction.id.0)
                 .bind(emoji.as_str())
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
         });
         match result {
-            Ok(done) => Ok(done > 0),
+            Ok(done) => {
+                self.recent.apply(
+                    reaction.channel_id,
+                    Change::ReactionChanged {
+                        message: reaction.message_id,
+                        reaction: reaction.id,
+                        emoji: emoji.as_str().to_owned(),
+                    },
+                );
+                Ok(done > 0)
+            }
             Err(e) if is_unique_violation(&e) => Err(already_reacted()),
             Err(e) => Err(e.into()),
         }
     }
 
-    pub async fn delete_reaction(&self, id: Snowflake) -> Result<bool, AppError> {
+    pub async fn delete_reaction(&self, reaction: &Reaction) -> Result<bool, AppError> {
         let done = on_writer!(self, |pool| {
             sqlx::query("DELETE FROM reactions WHERE id = $1")
-                .bind(id.0)
+                .bind(reaction.id.0)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        });
+        self.recent.apply(
+            reaction.channel_id,
+            Change::ReactionRemoved {
+                message: reaction.message_id,
+                reaction: reaction.id,
+            },
+        );
+        Ok(done? > 0)
     }
 }

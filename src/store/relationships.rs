@@ -106,6 +106,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         });
+        self.forget_pair(rel.user_id, rel.friend_id);
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => Err(AppError::conflict(
@@ -123,7 +124,7 @@ impl Store {
         blocked_by: Option<Snowflake>,
         now: i64,
     ) -> Result<Option<Relationship>, AppError> {
-        on_writer!(self, |pool| {
+        let updated = on_writer!(self, |pool| {
             sqlx::query("UPDATE relationships SET status = $2, blocked_by = $3, updated_at = $4 WHERE id = $1")
                 .bind(id.0)
                 .bind(status)
@@ -132,18 +133,37 @@ impl Store {
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-        })?;
-        self.relationship(id).await
+        });
+        let found = self.relationship(id).await;
+        match &found {
+            Ok(Some(rel)) => self.forget_pair(rel.user_id, rel.friend_id),
+            // Unknown pair: forget every channel access to be safe.
+            _ => self.memo.forget_all_access(),
+        }
+        updated?;
+        found
     }
 
     pub async fn delete_relationship(&self, id: Snowflake) -> Result<bool, AppError> {
-        let done = on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM relationships WHERE id = $1")
-                .bind(id.0)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        let deleted = on_writer!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64)>(
+                "DELETE FROM relationships WHERE id = $1 RETURNING user_low, user_high",
+            )
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await
+        });
+        match &deleted {
+            Ok(Some((low, high))) => self.forget_pair(Snowflake(*low), Snowflake(*high)),
+            Ok(None) => {}
+            Err(_) => self.memo.forget_all_access(),
+        }
+        Ok(deleted?.is_some())
+    }
+
+    /// A relationship decides whether their direct messages are blocked.
+    fn forget_pair(&self, a: Snowflake, b: Snowflake) {
+        self.memo.forget_user(a);
+        self.memo.forget_user(b);
     }
 }

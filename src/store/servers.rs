@@ -190,7 +190,9 @@ impl Store {
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-        })?;
-        Ok(done > 0)
+        });
+        self.memo.forget_all_access();
+        self.recent.forget_all();
+        Ok(done? > 0)
     }
 }

@@ -1,7 +1,7 @@
 //! Accounts. A deleted account keeps its row (messages still point to it)
 //! but loses its name keys, e-mail, password and sessions.
 
-use crate::domain::model::User;
+use crate::domain::model::{Author, User};
 use crate::domain::values::{DisplayName, Email, Username};
 use crate::error::{AppError, is_unique_violation};
 use crate::id::Snowflake;
@@ -129,6 +129,33 @@ impl Store {
         Ok(row.map(|r| r.into_user(viewer)))
     }
 
+    /// A message author's names, from memory or the database; a deleted
+    /// account shows as deleted.
+    pub async fn author(&self, id: Snowflake) -> Result<Option<Author>, AppError> {
+        if let Some(author) = self.memo.author(id) {
+            return Ok(Some(author));
+        }
+        let epoch = self.memo.epoch();
+        let row = on_reader!(self, |pool| {
+            sqlx::query_as::<_, (String, String, Option<i64>)>(
+                "SELECT username, display_name, deleted_at FROM users WHERE id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let author = row.map(|(username, display_name, deleted_at)| Author {
+            id,
+            username,
+            display_name,
+            deleted: deleted_at.is_some(),
+        });
+        if let Some(author) = &author {
+            self.memo.keep_author(author.clone(), epoch);
+        }
+        Ok(author)
+    }
+
     /// Live accounts, ordered by id; `prefix` filters on the case-folded
     /// username (an index range scan, not LIKE, so no escaping is needed).
     pub async fn list_users(
@@ -220,6 +247,11 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         });
+        self.memo.forget_user(id);
+        if changes.username.is_some() || changes.display_name.is_some() {
+            // Kept messages carry their author's names.
+            self.recent.forget_all();
+        }
         match result {
             Ok(0) => Ok(None),
             Ok(_) => {
@@ -250,7 +282,7 @@ impl Store {
         id: Snowflake,
         now: i64,
     ) -> Result<Option<Vec<Snowflake>>, AppError> {
-        on_writer!(self, |pool| {
+        let deleted = on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
             let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE owner_id = $1")
@@ -290,6 +322,11 @@ impl Store {
             Ok(Some(servers.into_iter().map(Snowflake).collect()))
         }
         .await
-        })
+        });
+        // Their relationships went too, which unblocks others' DMs with them.
+        self.memo.forget_user(id);
+        self.memo.forget_all_access();
+        self.recent.forget_all();
+        deleted
     }
 }

@@ -389,16 +389,15 @@ async fn sqlite_wal_stays_small_under_many_writes() {
     let db_size = std::fs::metadata(&db).unwrap().len();
     // 2000 messages of 3 KB is ~6 MB. Checkpoints must have moved most of
     // it to the main file (a checkpoint cannot pass a live reader, so the
-    // newest frames may still be in the WAL), and the WAL stays bounded.
+    // newest frames may still be in the WAL), and the WAL stays bounded:
+    // the auto-checkpoint threshold (1000 pages, 4 MB) plus one group
+    // commit (a burst of 400 is one ~1.3 MB transaction), never the whole
+    // history.
     assert!(
         db_size > 3_000_000,
         "main database file only {db_size} bytes: WAL never checkpointed"
     );
-    assert!(
-        wal_size < db_size,
-        "WAL ({wal_size} bytes) outgrew the database ({db_size} bytes)"
-    );
-    assert!(wal_size < 8_000_000, "WAL grew to {wal_size} bytes");
+    assert!(wal_size < 7_000_000, "WAL grew to {wal_size} bytes");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod auth;
 mod channels;
 mod contract;
 mod emojis;
+mod fresh_reads;
 mod friendlists;
 mod invites;
 mod matrix;
