@@ -5,15 +5,25 @@
 //! threads of its own (one per core, at most `MAX_HASHERS`), never on a
 //! request's async worker nor on Tokio's blocking pool: there, every
 //! concurrent login got a thread and its own 19 MiB, and the allocator
-//! kept each block (64 logins at once left 845 MiB behind). A hasher
-//! thread reuses the same memory from one hash to the next; logins beyond
-//! the pool wait their turn.
+//! kept each block (64 logins at once left 845 MiB behind). Each hasher
+//! thread allocates its 19 MiB once and hashes into that same memory every
+//! time (`hash_password_into_with_memory`), so logins cost no allocation
+//! and no page faults, and the memory held stays threads x 19 MiB. Logins
+//! beyond the pool wait their turn.
+//!
+//! The crate's `hash_password`/`verify_password` allocate the blocks on
+//! each call; the two small functions here do the same work (salt, PHC
+//! string, constant-time comparison through `Output`'s `Eq`) on the
+//! thread's own blocks.
 
 use std::sync::OnceLock;
 use std::sync::mpsc;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use std::cell::RefCell;
+
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::password_hash::{self, generate_salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::oneshot;
 
 use crate::domain::values::Password;
@@ -66,12 +76,66 @@ async fn on_hasher<T: Send + 'static>(
         .map_err(|_| AppError::Internal("password hasher dropped a job".into()))
 }
 
+thread_local! {
+    /// This hasher thread's argon2 memory, allocated on its first hash.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Argon2id of `password` with `salt` and `params` into `out`, on this
+/// thread's reused memory.
+fn argon2_into(
+    password: &[u8],
+    salt: &[u8],
+    params: Params,
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let blocks_needed = params.block_count();
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    BLOCKS.with_borrow_mut(|blocks| {
+        if blocks.len() < blocks_needed {
+            blocks.resize(blocks_needed, Block::default());
+        }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut blocks[..blocks_needed])
+    })
+}
+
+/// A new PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
+fn hash_phc(password: &[u8]) -> password_hash::Result<String> {
+    let params = Params::DEFAULT;
+    let salt = Salt::new(&generate_salt())?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2_into(password, &salt, params.clone(), &mut out)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `stored`, with the
+/// parameters `stored` names (so older hashes keep verifying).
+fn verify_phc(password: &[u8], stored: &str) -> password_hash::Result<bool> {
+    let phc = PasswordHash::new(stored)?;
+    if phc.algorithm != Algorithm::Argon2id.ident() {
+        return Ok(false);
+    }
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return Ok(false);
+    };
+    let params = Params::try_from(&phc)?;
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(password, salt, params, &mut out)?;
+    // `Output`'s equality is constant-time.
+    Ok(Output::new(&out)? == *expected)
+}
+
 pub async fn hash(password: &Password) -> Result<String, AppError> {
     let password = password.as_str().to_owned();
     on_hasher(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
+        hash_phc(password.as_bytes())
             .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
     })
     .await?
@@ -90,9 +154,7 @@ pub async fn verify(password: &str, stored: Option<String>) -> Result<bool, AppE
             Some(hash) => hash.as_str(),
             None => dummy_hash(),
         };
-        Argon2::default()
-            .verify_password(password.as_bytes(), against)
-            .is_ok()
+        verify_phc(password.as_bytes(), against).unwrap_or(false)
     })
     .await?;
     Ok(ok && exists)
@@ -100,12 +162,7 @@ pub async fn verify(password: &str, stored: Option<String>) -> Result<bool, AppE
 
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        Argon2::default()
-            .hash_password(b"guildhall-timing-equaliser")
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
+    DUMMY.get_or_init(|| hash_phc(b"guildhall-timing-equaliser").unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -120,5 +177,34 @@ mod tests {
         assert!(verify("correct horse", Some(stored.clone())).await.unwrap());
         assert!(!verify("wrong horse!", Some(stored)).await.unwrap());
         assert!(!verify("correct horse", None).await.unwrap());
+    }
+
+    #[test]
+    fn hashes_are_the_crates_phc_strings_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash_phc(b"correct horse").unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", ours.as_str())
+                .is_ok()
+        );
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse")
+            .unwrap()
+            .to_string();
+        assert!(verify_phc(b"correct horse", &theirs).unwrap());
+        assert!(!verify_phc(b"correct horsE", &theirs).unwrap());
+        // Other parameters than ours still verify (a hash from before a change).
+        let light = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        assert!(verify_phc(b"pw", &light).unwrap());
+        assert!(!verify_phc(b"pW", &light).unwrap());
     }
 }
