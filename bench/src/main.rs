@@ -34,6 +34,10 @@ struct Cli {
     /// A sentence for the report's header.
     #[arg(long)]
     note: Option<String>,
+    /// An earlier run's results.json: the report shows each summary line
+    /// before and after.
+    #[arg(long)]
+    before: Option<PathBuf>,
     /// Write the report again from an earlier run's results.json (after
     /// a change to the report's layout), running nothing.
     #[arg(long)]
@@ -162,8 +166,13 @@ async fn attempt<T>(
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let mut cli = Cli::parse();
+    let before = cli.before.as_deref().map(Results::read).transpose()?;
     if let Some(path) = &cli.from_results {
-        Results::read(path)?.write(&cli.out)?;
+        let mut results = Results::read(path)?;
+        if before.is_some() {
+            results.before = before.map(Box::new);
+        }
+        results.write(&cli.out)?;
         eprintln!("wrote {} from {}", cli.out.display(), path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -186,6 +195,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         ..Results::default()
     };
     results.meta.note = cli.note.clone();
+    results.before = before.map(Box::new);
     results.meta.plan = plan_line(&cli.plan);
     let ctx = Ctx {
         plan: cli.plan.clone(),

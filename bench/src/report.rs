@@ -48,6 +48,19 @@ pub struct Results {
     pub members: Option<Members>,
     pub memory: Option<Memory>,
     pub failures: Vec<String>,
+    /// An earlier run to compare with (`--before`), shown side by side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Box<Results>>,
+}
+
+/// One line of the summary: a scenario, Guildhall's figure, the ceiling's,
+/// the ratio and the target.
+struct Row {
+    scenario: String,
+    guildhall: String,
+    ceiling: String,
+    ratio: String,
+    target: &'static str,
 }
 
 fn mib(bytes: u64) -> String {
@@ -115,6 +128,44 @@ impl Results {
         md.push_str("## Summary against the targets of issue 9\n\n");
         md.push_str("Ratios are Guildhall over the ceiling measured in the same run.\n\n");
         md.push_str("| scenario | Guildhall | ceiling, same run | ratio | target |\n|---|---|---|---|---|\n");
+        for row in self.rows() {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                row.scenario, row.guildhall, row.ceiling, row.ratio, row.target
+            );
+        }
+        md.push('\n');
+    }
+
+    /// Each summary line of this run beside the same line of `before`.
+    fn comparison(&self, before: &Results, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## Before and after\n\nThe run before is commit `{}` of {} (its own report: that commit's `docs/benchmarks.md`); this run is commit `{}`. Both columns are Guildhall's figure and, after the semicolon, its ratio to the ceiling measured in the same run.\n",
+            before.meta.commit, before.meta.date, self.meta.commit
+        );
+        md.push_str("| scenario | before | after | target |\n|---|---|---|---|\n");
+        let earlier = before.rows();
+        for row in self.rows() {
+            let then = earlier
+                .iter()
+                .find(|r| r.scenario == row.scenario)
+                .map_or_else(
+                    || "-".to_string(),
+                    |r| format!("{}; {}", r.guildhall, r.ratio),
+                );
+            let _ = writeln!(
+                md,
+                "| {} | {then} | {}; {} | {} |",
+                row.scenario, row.guildhall, row.ratio, row.target
+            );
+        }
+        md.push('\n');
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
         for (list, what) in [
             (&self.post, "`POST /messages`"),
             (&self.get, "`GET /messages` newest 50"),
@@ -130,15 +181,13 @@ impl Results {
                     .iter()
                     .find(|p| p.guildhall.concurrency == 64)
                 {
-                    let _ = writeln!(
-                        md,
-                        "| {what}, {}, 64 connections | {} | {}: {} | {:.2} | {target} |",
-                        compared.db.label(),
-                        load(&pair.guildhall),
-                        compared.ceiling,
-                        load(&pair.bare),
-                        pair.ratio()
-                    );
+                    rows.push(Row {
+                        scenario: format!("{what}, {}, 64 connections", compared.db.label()),
+                        guildhall: load(&pair.guildhall),
+                        ceiling: format!("{}: {}", compared.ceiling, load(&pair.bare)),
+                        ratio: format!("{:.2}", pair.ratio()),
+                        target,
+                    });
                 }
             }
         }
@@ -148,81 +197,114 @@ impl Results {
             let (at, post, insert) = post
                 .map(|p| (p.guildhall.concurrency, p.guildhall.per_sec, p.bare.per_sec))
                 .unwrap_or_default();
-            let _ = writeln!(
-                md,
-                "| `chat` with ack, {} sockets, SQLite | {}/s, ack {} | bare-insert at {at}: {}/s; `POST` at {at}: {}/s | {} (x `POST`: {}) | >= the `POST` figure, ack p99 <= 10 ms |",
-                chat.guildhall.concurrency,
-                rate(chat.guildhall.per_sec),
-                lat(&chat.guildhall.latency),
-                rate(insert),
-                rate(post),
-                ratio(chat.guildhall.per_sec, insert),
-                ratio(chat.guildhall.per_sec, post)
-            );
+            rows.push(Row {
+                scenario: format!(
+                    "`chat` with ack, {} sockets, SQLite",
+                    chat.guildhall.concurrency
+                ),
+                guildhall: format!(
+                    "{}/s, ack {}",
+                    rate(chat.guildhall.per_sec),
+                    lat(&chat.guildhall.latency)
+                ),
+                ceiling: format!(
+                    "bare-insert at {at}: {}/s; `POST` at {at}: {}/s",
+                    rate(insert),
+                    rate(post)
+                ),
+                ratio: format!(
+                    "{} (x `POST`: {})",
+                    ratio(chat.guildhall.per_sec, insert),
+                    ratio(chat.guildhall.per_sec, post)
+                ),
+                target: ">= the `POST` figure, ack p99 <= 10 ms",
+            });
         }
         for point in self.fanout.iter().flatten() {
-            let _ = writeln!(
-                md,
-                "| fan-out, one channel, N = {} | {} | bare-broadcast: {} | {:.2} | every message on every socket, >= 0.95 x, p99 <= bare p99 + `POST` p99 |",
-                rate(point.n as f64),
-                delivered(&point.guildhall),
-                delivered(&point.bare),
-                point.ratio()
-            );
+            rows.push(Row {
+                scenario: format!("fan-out, one channel, N = {}", rate(point.n as f64)),
+                guildhall: delivered(&point.guildhall),
+                ceiling: format!("bare-broadcast: {}", delivered(&point.bare)),
+                ratio: format!("{:.2}", point.ratio()),
+                target: "every message on every socket, >= 0.95 x, p99 <= bare p99 + `POST` p99",
+            });
         }
         if let Some(m) = &self.members {
-            let _ = writeln!(
-                md,
-                "| {} members connecting at once while messages flow | {}; {} presence updates | bare-broadcast: {} | - | every message delivered, p99 <= 100 ms |",
-                rate(m.members as f64),
-                delivered(&m.storm),
-                rate(m.storm.presence_updates as f64),
-                delivered(&m.storm_bare)
-            );
+            rows.push(Row {
+                scenario: format!(
+                    "{} members connecting at once while messages flow",
+                    rate(m.members as f64)
+                ),
+                guildhall: format!(
+                    "{}; {} presence packets",
+                    delivered(&m.storm),
+                    rate(m.storm.presence_updates as f64)
+                ),
+                ceiling: format!("bare-broadcast: {}", delivered(&m.storm_bare)),
+                ratio: "-".into(),
+                target: "every message delivered, p99 <= 100 ms",
+            });
             if let Some(r) = &m.rooms {
-                let _ = writeln!(
-                    md,
-                    "| {} sockets in {} servers of {}, {} msg/s | {} | bare-broadcast: {} | {} (p99 x{}) | >= 0.95 x, p99 <= 1.5 x |",
-                    rate((r.servers * r.sockets_per_server) as f64),
-                    r.servers,
-                    r.sockets_per_server,
-                    rate(r.guildhall.rate),
-                    delivered(&r.guildhall),
-                    delivered(&r.bare),
-                    ratio(r.guildhall.per_sec, r.bare.per_sec),
-                    ratio(r.guildhall.latency.p99_ms, r.bare.latency.p99_ms)
-                );
+                rows.push(Row {
+                    scenario: format!(
+                        "{} sockets in {} servers of {}, {} msg/s",
+                        rate((r.servers * r.sockets_per_server) as f64),
+                        r.servers,
+                        r.sockets_per_server,
+                        rate(r.guildhall.rate)
+                    ),
+                    guildhall: delivered(&r.guildhall),
+                    ceiling: format!("bare-broadcast: {}", delivered(&r.bare)),
+                    ratio: format!(
+                        "{} (p99 x{})",
+                        ratio(r.guildhall.per_sec, r.bare.per_sec),
+                        ratio(r.guildhall.latency.p99_ms, r.bare.latency.p99_ms)
+                    ),
+                    target: ">= 0.95 x, p99 <= 1.5 x",
+                });
             }
-            let _ = writeln!(md, "| idle RSS | {} | - | - | <= 16 MiB |", mib(m.idle_rss));
-            let _ = writeln!(
-                md,
-                "| RSS after {} sign-ups and logins | {} (idle + {}) | - | - | <= idle + 64 MiB |",
-                rate(m.members as f64),
-                mib(m.rss_after_signups),
-                mib(m.rss_after_signups.saturating_sub(m.idle_rss))
-            );
-            let _ = writeln!(
-                md,
-                "| start to first answered request, existing database | median {} ms | bare-http: median {} ms | {} | <= 200 ms |",
-                ms(median(&m.startup_ms)),
-                ms(median(&m.bare_startup_ms)),
-                ratio(median(&m.startup_ms), median(&m.bare_startup_ms))
-            );
+            rows.push(Row {
+                scenario: "idle RSS".into(),
+                guildhall: mib(m.idle_rss),
+                ceiling: "-".into(),
+                ratio: "-".into(),
+                target: "<= 16 MiB",
+            });
+            rows.push(Row {
+                scenario: format!("RSS after {} sign-ups and logins", rate(m.members as f64)),
+                guildhall: format!(
+                    "{} (idle + {})",
+                    mib(m.rss_after_signups),
+                    mib(m.rss_after_signups.saturating_sub(m.idle_rss))
+                ),
+                ceiling: "-".into(),
+                ratio: "-".into(),
+                target: "<= idle + 64 MiB",
+            });
+            rows.push(Row {
+                scenario: "start to first answered request, existing database".into(),
+                guildhall: format!("median {} ms", ms(median(&m.startup_ms))),
+                ceiling: format!("bare-http: median {} ms", ms(median(&m.bare_startup_ms))),
+                ratio: ratio(median(&m.startup_ms), median(&m.bare_startup_ms)),
+                target: "<= 200 ms",
+            });
         }
         if let Some(memory) = &self.memory {
             for point in &memory.points {
                 let (g, b) = point.per_socket(memory);
-                let _ = writeln!(
-                    md,
-                    "| RSS per idle socket at {} sockets | {} | bare-broadcast: {} | {} | <= 1.1 x |",
-                    rate(point.sockets as f64),
-                    kib(g),
-                    kib(b),
-                    ratio(g, b)
-                );
+                rows.push(Row {
+                    scenario: format!(
+                        "RSS per idle socket at {} sockets",
+                        rate(point.sockets as f64)
+                    ),
+                    guildhall: kib(g),
+                    ceiling: format!("bare-broadcast: {}", kib(b)),
+                    ratio: ratio(g, b),
+                    target: "<= 1.1 x",
+                });
             }
         }
-        md.push('\n');
+        rows
     }
 
     fn details(&self, md: &mut String) {
@@ -455,6 +537,9 @@ impl Results {
             md.push('\n');
         }
         self.summary(&mut md);
+        if let Some(before) = &self.before {
+            self.comparison(before, &mut md);
+        }
         let plots = self.plots();
         if !plots.is_empty() {
             md.push_str("## Plots\n\n");

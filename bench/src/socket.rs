@@ -147,7 +147,7 @@ impl SocketConn {
                     tally.last_us = now;
                     counters.deliveries.fetch_add(1, Ordering::Relaxed);
                 }
-            } else if packet.starts_with("42[\"presence_update\"") {
+            } else if packet.starts_with("42[\"presence_updates\"") {
                 tally.presence += 1;
             } else if packet == "41" {
                 tally.closed = true;
