@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::domain::model::{Channel, Member, Message, Reaction, Relationship, Server, User};
-use crate::domain::values::PresenceStatus;
+use crate::domain::presence::PresenceUpdate;
 use crate::id::Snowflake;
 
 /// Who may receive an event.
@@ -79,10 +79,8 @@ pub enum Event {
         channel_id: Snowflake,
         user_id: Snowflake,
     },
-    PresenceUpdate {
-        user_id: Snowflake,
-        status: PresenceStatus,
-    },
+    /// Coalesced presence changes (see `domain::presence`).
+    PresenceUpdates(Vec<PresenceUpdate>),
     /// Internal: these sessions ended (logout, password change); their
     /// sockets are closed. Never sent to clients.
     SessionsEnded {
@@ -114,7 +112,7 @@ impl Event {
             Event::UserUpdate(_) => "user_update",
             Event::UserDelete { .. } => "user_delete",
             Event::Typing { .. } => "typing",
-            Event::PresenceUpdate { .. } => "presence_update",
+            Event::PresenceUpdates(_) => "presence_updates",
             Event::SessionsEnded { .. } => "sessions_ended",
         }
     }

@@ -13,27 +13,37 @@ struct Entry {
     status: Status,
 }
 
+/// A change of what others see of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub before: Status,
+    pub now: Status,
+}
+
 #[derive(Default)]
 pub struct Presence {
     users: Mutex<HashMap<Snowflake, Entry>>,
 }
 
 impl Presence {
-    /// Counts a new socket; returns the status others now see if it changed
-    /// (the user's first socket brings them online).
-    pub fn connect(&self, user: Snowflake) -> Option<Status> {
+    /// Counts a new socket; returns what others now see if it changed (the
+    /// user's first socket brings them online).
+    pub fn connect(&self, user: Snowflake) -> Option<Change> {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let entry = users.entry(user).or_insert(Entry {
             sockets: 0,
             status: Status::Online,
         });
         entry.sockets += 1;
-        (entry.sockets == 1).then_some(entry.status.visible())
+        (entry.sockets == 1).then_some(Change {
+            before: Status::Offline,
+            now: entry.status.visible(),
+        })
     }
 
-    /// Forgets a socket; returns `Offline` if it was the user's last one
-    /// and others could see them.
-    pub fn disconnect(&self, user: Snowflake) -> Option<Status> {
+    /// Forgets a socket; returns the change to `Offline` if it was the
+    /// user's last one and others could see them.
+    pub fn disconnect(&self, user: Snowflake) -> Option<Change> {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let entry = users.get_mut(&user)?;
         entry.sockets = entry.sockets.saturating_sub(1);
@@ -42,17 +52,23 @@ impl Presence {
         }
         let was = entry.status.visible();
         users.remove(&user);
-        (was != Status::Offline).then_some(Status::Offline)
+        (was != Status::Offline).then_some(Change {
+            before: was,
+            now: Status::Offline,
+        })
     }
 
     /// Sets a connected user's status; returns what others now see if it
     /// changed.
-    pub fn set(&self, user: Snowflake, status: Status) -> Option<Status> {
+    pub fn set(&self, user: Snowflake, status: Status) -> Option<Change> {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let entry = users.get_mut(&user)?;
         let before = entry.status.visible();
         entry.status = status;
-        (before != status.visible()).then_some(status.visible())
+        (before != status.visible()).then_some(Change {
+            before,
+            now: status.visible(),
+        })
     }
 
     /// What others see of `user`.
@@ -72,11 +88,19 @@ mod tests {
     fn first_socket_brings_online_last_takes_offline() {
         let p = Presence::default();
         let u = Snowflake(1);
-        assert_eq!(p.connect(u), Some(Status::Online));
+        let online = Change {
+            before: Status::Offline,
+            now: Status::Online,
+        };
+        assert_eq!(p.connect(u), Some(online));
         assert_eq!(p.connect(u), None);
         assert_eq!(p.disconnect(u), None);
         assert_eq!(p.status_of(u), Status::Online);
-        assert_eq!(p.disconnect(u), Some(Status::Offline));
+        let offline = Change {
+            before: Status::Online,
+            now: Status::Offline,
+        };
+        assert_eq!(p.disconnect(u), Some(offline));
         assert_eq!(p.status_of(u), Status::Offline);
     }
 
@@ -85,7 +109,11 @@ mod tests {
         let p = Presence::default();
         let u = Snowflake(1);
         p.connect(u);
-        assert_eq!(p.set(u, Status::Invisible), Some(Status::Offline));
+        let hidden = Change {
+            before: Status::Online,
+            now: Status::Offline,
+        };
+        assert_eq!(p.set(u, Status::Invisible), Some(hidden));
         assert_eq!(p.status_of(u), Status::Offline);
         assert_eq!(p.set(u, Status::Invisible), None);
         assert_eq!(p.disconnect(u), None, "nobody saw them go");

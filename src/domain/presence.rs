@@ -1,15 +1,43 @@
-//! Presence: the rules that publish `presence_update`. A user's first
+//! Presence: the rules that publish `presence_updates`. A user's first
 //! socket brings them online, their last takes them offline, and an
 //! invisible user looks offline (the counting is `domain::online`'s). The
 //! gateway reports sockets opening and closing and status requests; it
 //! holds none of these rules.
+//!
+//! Changes are coalesced: they gather for `WINDOW`, then go out together,
+//! one `presence_updates` list per server (to its members) and per friend
+//! (to that user), with the latest status of each user who changed and
+//! nobody whose status came back to where it was. When a thousand members
+//! of one server connect at once, each member's sockets receive a few
+//! lists instead of a thousand packets, so presence cannot crowd messages
+//! out of a socket's queue, and the audiences are read in two queries per
+//! batch instead of two per change.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Notify;
 
 use crate::auth::Actor;
+use crate::domain::online::Change;
 use crate::domain::values::PresenceStatus as Status;
 use crate::error::AppError;
-use crate::events::{Audience, Event};
+use crate::events::{Audience, Event, EventBus};
 use crate::id::Snowflake;
 use crate::state::AppState;
+use crate::store::Store;
+
+/// How long changes gather before they are sent.
+const WINDOW: Duration = Duration::from_millis(100);
+
+/// One user's status as others see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PresenceUpdate {
+    pub user_id: Snowflake,
+    pub status: Status,
+}
 
 /// Everyone who can see `user`: the members of their servers and their
 /// friends (and the user themself, on their other sockets).
@@ -22,44 +50,166 @@ pub async fn contacts_audience(state: &AppState, user: Snowflake) -> Result<Audi
     })
 }
 
-/// Tells `user`'s contacts what they now see of them, if it changed.
-async fn announce(state: &AppState, user: Snowflake, changed: Option<Status>) {
-    let Some(status) = changed else { return };
-    match contacts_audience(state, user).await {
-        Ok(audience) => state.events.publish(
-            audience,
-            Event::PresenceUpdate {
-                user_id: user,
-                status,
-            },
-        ),
-        // Presence is advisory: a failed look-up costs one update, not
-        // the socket.
-        Err(e) => tracing::warn!(error = %e, "presence update not sent"),
+/// Changes waiting for the next batch.
+#[derive(Default)]
+pub struct PresenceQueue {
+    pending: Mutex<Pending>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Users in the order they first changed.
+    order: Vec<Snowflake>,
+    /// Per user: what others saw before the first change, and now.
+    changes: HashMap<Snowflake, Change>,
+}
+
+impl PresenceQueue {
+    fn record(&self, user: Snowflake, change: Change) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let Pending { order, changes } = &mut *pending;
+        changes
+            .entry(user)
+            .and_modify(|c| c.now = change.now)
+            .or_insert_with(|| {
+                order.push(user);
+                change
+            });
+        drop(pending);
+        self.wake.notify_one();
+    }
+
+    /// The batch: each user's latest status, unless it is back to what
+    /// others saw before.
+    fn take(&self) -> Vec<PresenceUpdate> {
+        let Pending { order, changes } =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        order
+            .into_iter()
+            .filter_map(|user| {
+                let change = changes.get(&user)?;
+                (change.before != change.now).then_some(PresenceUpdate {
+                    user_id: user,
+                    status: change.now,
+                })
+            })
+            .collect()
     }
 }
 
+/// Sends the queued changes, one batch per `WINDOW`, for as long as the
+/// process runs. Started with the app state.
+pub async fn send_batches(store: Store, events: EventBus, queue: std::sync::Arc<PresenceQueue>) {
+    loop {
+        queue.wake.notified().await;
+        tokio::time::sleep(WINDOW).await;
+        let batch = queue.take();
+        if batch.is_empty() {
+            continue;
+        }
+        match audiences(&store, batch).await {
+            Ok(lists) => {
+                for (audience, updates) in lists {
+                    events.publish(audience, Event::PresenceUpdates(updates));
+                }
+            }
+            // Presence is advisory: a failed look-up costs one batch, not
+            // the sockets.
+            Err(e) => tracing::warn!(error = %e, "presence updates not sent"),
+        }
+    }
+}
+
+/// Who receives which updates: every server of a changed user gets its
+/// members' updates; every friend gets their friends'; a user in no
+/// server gets their own (for their other sockets, which are otherwise
+/// in their servers' rooms).
+async fn audiences(
+    store: &Store,
+    batch: Vec<PresenceUpdate>,
+) -> Result<Vec<(Audience, Vec<PresenceUpdate>)>, AppError> {
+    let users: Vec<Snowflake> = batch.iter().map(|u| u.user_id).collect();
+    let rooms = store.contact_rooms_of(&users).await?;
+    let mut by_server: HashMap<Snowflake, Vec<PresenceUpdate>> = HashMap::new();
+    let mut by_user: HashMap<Snowflake, Vec<PresenceUpdate>> = HashMap::new();
+    let mut lists = Vec::new();
+    for update in batch {
+        let contacts = rooms.get(&update.user_id);
+        let servers = contacts.map(|c| c.servers.as_slice()).unwrap_or_default();
+        let friends = contacts.map(|c| c.friends.as_slice()).unwrap_or_default();
+        for server in servers {
+            by_server.entry(*server).or_default().push(update.clone());
+        }
+        for friend in friends {
+            by_user.entry(*friend).or_default().push(update.clone());
+        }
+        if servers.is_empty() {
+            by_user.entry(update.user_id).or_default().push(update);
+        }
+    }
+    lists.extend(
+        by_server
+            .into_iter()
+            .map(|(server, updates)| (Audience::Server(server), updates)),
+    );
+    lists.extend(
+        by_user
+            .into_iter()
+            .map(|(user, updates)| (Audience::Users(vec![user]), updates)),
+    );
+    Ok(lists)
+}
+
 /// A socket of `actor` opened.
-pub async fn socket_opened(state: &AppState, actor: &Actor) {
-    let changed = state.presence.connect(actor.user_id);
-    announce(state, actor.user_id, changed).await;
+pub fn socket_opened(state: &AppState, actor: &Actor) {
+    if let Some(change) = state.presence.connect(actor.user_id) {
+        state.presence_queue.record(actor.user_id, change);
+    }
 }
 
 /// A socket of `actor` closed.
-pub async fn socket_closed(state: &AppState, actor: &Actor) {
-    let changed = state.presence.disconnect(actor.user_id);
-    announce(state, actor.user_id, changed).await;
+pub fn socket_closed(state: &AppState, actor: &Actor) {
+    if let Some(change) = state.presence.disconnect(actor.user_id) {
+        state.presence_queue.record(actor.user_id, change);
+    }
 }
 
 /// `actor` chose a status: online, idle, dnd or invisible.
-pub async fn set_status(state: &AppState, actor: &Actor, status: Status) -> Result<(), AppError> {
+pub fn set_status(state: &AppState, actor: &Actor, status: Status) -> Result<(), AppError> {
     if status == Status::Offline {
         return Err(AppError::invalid(
             "status",
             "must be online, idle, dnd or invisible",
         ));
     }
-    let changed = state.presence.set(actor.user_id, status);
-    announce(state, actor.user_id, changed).await;
+    if let Some(change) = state.presence.set(actor.user_id, status) {
+        state.presence_queue.record(actor.user_id, change);
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(before: Status, now: Status) -> Change {
+        Change { before, now }
+    }
+
+    #[test]
+    fn a_batch_keeps_each_users_latest_status_and_drops_round_trips() {
+        let queue = PresenceQueue::default();
+        let (a, b, c) = (Snowflake(1), Snowflake(2), Snowflake(3));
+        queue.record(a, change(Status::Offline, Status::Online));
+        queue.record(b, change(Status::Offline, Status::Online));
+        queue.record(a, change(Status::Online, Status::Dnd));
+        queue.record(b, change(Status::Online, Status::Offline)); // came and went
+        queue.record(c, change(Status::Online, Status::Idle));
+        let batch = queue.take();
+        let expected = [(a, Status::Dnd), (c, Status::Idle)]
+            .map(|(user_id, status)| PresenceUpdate { user_id, status });
+        assert_eq!(batch, expected);
+        assert!(queue.take().is_empty(), "a batch is sent once");
+    }
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::auth::Actor;
 use crate::domain::model::{Channel, Relationship, Server, User};
+use crate::domain::presence::PresenceUpdate;
 use crate::domain::values::PresenceStatus;
 use crate::error::AppError;
 use crate::id::Snowflake;
@@ -23,12 +24,6 @@ pub struct Ready {
     pub channels: Vec<Channel>,
     pub relationships: Vec<Relationship>,
     pub presences: Vec<PresenceUpdate>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct PresenceUpdate {
-    pub user_id: Snowflake,
-    pub status: PresenceStatus,
 }
 
 /// The servers whose events `actor`'s sockets receive.

@@ -155,7 +155,7 @@ async fn presence(
     let result = async {
         admit(&s, &limits_of(&s))?;
         let input: SetPresence = parse(data)?;
-        presence::set_status(&app, &actor, input.status).await
+        presence::set_status(&app, &actor, input.status)
     }
     .await;
     answer(ack, result.map(|()| json!({ "ok": true })));
@@ -176,5 +176,5 @@ async fn disconnect(
     reason: DisconnectReason,
 ) {
     tracing::debug!(user = %actor.user_id, %reason, "socket disconnected");
-    presence::socket_closed(&app, &actor).await;
+    presence::socket_closed(&app, &actor);
 }

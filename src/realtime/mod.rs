@@ -133,7 +133,7 @@ async fn authenticate(
     handlers::register(&s, app.settings.socket_events_per_minute);
     // Counted here, with the disconnect handler in place, so that every
     // counted socket is also uncounted.
-    presence::socket_opened(&app, &user).await;
+    presence::socket_opened(&app, &user);
     Ok(())
 }
 

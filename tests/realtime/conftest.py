@@ -195,6 +195,12 @@ class Client:
                 return data
             self.seen.append((event, data))
 
+    def presence_of(self, user_id, timeout=WAIT):
+        """The status `user_id` has in the next `presence_updates` list naming them."""
+        updates = self.wait("presence_updates", timeout,
+                            where=lambda d: any(u["user_id"] == user_id for u in d))
+        return next(u["status"] for u in updates if u["user_id"] == user_id)
+
     def none(self, name, within=1.0):
         """Asserts that no `name` event arrives within `within` seconds."""
         self.drain(within)

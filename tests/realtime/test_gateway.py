@@ -219,14 +219,33 @@ def test_presence_goes_to_contacts(api):
     spy = api.connect(outsider)
     watcher.wait("ready")
     client = api.connect(member)
-    assert watcher.wait("presence_update", where=lambda d: d["user_id"] == member.id)["status"] == "online"
+    assert watcher.presence_of(member.id) == "online"
     assert client.call("presence", {"status": "dnd"}) == {"ok": True}
-    assert watcher.wait("presence_update", where=lambda d: d["user_id"] == member.id)["status"] == "dnd"
+    assert watcher.presence_of(member.id) == "dnd"
     assert client.call("presence", {"status": "offline"})["error"]["code"] == "invalid_field"
     client.close()
-    assert watcher.wait("presence_update", where=lambda d: d["user_id"] == member.id)["status"] == "offline"
+    assert watcher.presence_of(member.id) == "offline"
     spy.drain(0.3)
-    assert not [d for e, d in spy.seen if e == "presence_update" and d["user_id"] == member.id]
+    assert not [d for e, d in spy.seen
+                if e == "presence_updates" and any(u["user_id"] == member.id for u in d)]
+
+
+def test_presence_changes_arrive_as_lists_naming_each_user_once(api):
+    owner, admin, member, _, _, _ = guild(api)
+    watcher = api.connect(owner)
+    watcher.wait("ready")
+    clients = [api.connect(user) for user in (admin, member)]
+    for status in ("idle", "dnd", "online", "dnd"):
+        for client in clients:
+            assert client.call("presence", {"status": status}) == {"ok": True}
+    latest = {}
+    deadline = time.time() + WAIT
+    while (latest.get(admin.id), latest.get(member.id)) != ("dnd", "dnd"):
+        updates = watcher.wait("presence_updates", timeout=max(0.1, deadline - time.time()))
+        named = [u["user_id"] for u in updates]
+        assert len(named) == len(set(named)), f"a user named twice in one list: {updates}"
+        assert all(set(u) == {"user_id", "status"} for u in updates), updates
+        latest.update({u["user_id"]: u["status"] for u in updates})
 
 
 # ---- membership changes take effect live ---------------------------------
