@@ -14,6 +14,7 @@ use crate::events::Event;
 use crate::id::Snowflake;
 use crate::perms;
 use crate::state::AppState;
+pub use crate::store::recent::Listed;
 use crate::store::{Page, now_ms};
 
 #[derive(Deserialize, ToSchema)]
@@ -123,9 +124,10 @@ pub async fn list_messages(
     actor: &Actor,
     channel: Option<Snowflake>,
     page: &Page,
-) -> Result<Vec<Message>, AppError> {
+) -> Result<Vec<Listed>, AppError> {
     let Some(channel) = channel else {
-        return state.store.readable_messages(actor.user_id, page).await;
+        let feed = state.store.readable_messages(actor.user_id, page).await?;
+        return Ok(feed.into_iter().map(Listed::Built).collect());
     };
     let (channel, _) = readable_channel(state, actor, channel).await?;
     state

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Actor;
-use crate::domain::messages::{self, EditMessage, PostMessage};
+use crate::domain::messages::{self, EditMessage, Listed, PostMessage};
 use crate::domain::model::Message;
 use crate::error::{AppError, ErrorBody};
 use crate::http::ratelimit::writes_in;
@@ -52,7 +52,7 @@ async fn list_messages(
     actor: Actor,
     ApiQuery(filter): ApiQuery<MessageFilter>,
     Paged(page): Paged,
-) -> Result<Json<Vec<Message>>, AppError> {
+) -> Result<Json<Vec<Listed>>, AppError> {
     Ok(Json(
         messages::list_messages(&state, &actor, filter.channel_id, &page).await?,
     ))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::domain::model::{Author, Message, ReactionSummary};
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
-use crate::store::recent::{self, Cached, CachedReaction, Change};
+use crate::store::recent::{self, Cached, CachedReaction, Change, Listed};
 use crate::store::{Page, Store, on_reader, on_writer, placeholders, time_from_ms};
 
 /// The head of the multi-row message insert; `push_values` adds the rows.
@@ -153,11 +153,11 @@ impl Store {
         channel: Snowflake,
         page: &Page,
         viewer: Snowflake,
-    ) -> Result<Vec<Message>, AppError> {
+    ) -> Result<Vec<Listed>, AppError> {
         if page.before.is_none() && page.after.is_none() {
             let limit = usize::try_from(page.limit).unwrap_or(0);
             if let Some(found) = self.newest_messages(channel, limit).await? {
-                return Ok(found.iter().map(|m| m.for_viewer(viewer)).collect());
+                return Ok(found.iter().map(|m| m.listed(viewer)).collect());
             }
         }
         let rows: Vec<MessageRow> = self
@@ -170,7 +170,8 @@ impl Store {
                 true,
             )
             .await?;
-        self.with_tallies(rows, viewer).await
+        let messages = self.with_tallies(rows, viewer).await?;
+        Ok(messages.into_iter().map(Listed::Built).collect())
     }
 
     /// The newest `limit` messages of `channel` from its window in memory,

@@ -19,7 +19,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use crate::domain::model::{Message, ReactionSummary};
 use crate::id::Snowflake;
@@ -36,6 +39,28 @@ const MAX_PENDING: usize = 10_000;
 pub struct Cached {
     message: Message,
     reactions: Vec<CachedReaction>,
+    /// The message's JSON, encoded on first read; with no reactions it is
+    /// the same for every reader, so most pages are copied, not encoded.
+    encoded: OnceLock<Option<Box<RawValue>>>,
+}
+
+/// A message in a listed page: built for its reader, or kept and encoded
+/// once (the same JSON either way).
+pub enum Listed {
+    Built(Message),
+    Kept(Arc<Cached>),
+}
+
+impl Serialize for Listed {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Listed::Built(message) => message.serialize(s),
+            Listed::Kept(cached) => match cached.encoded() {
+                Some(json) => json.serialize(s),
+                None => cached.message.serialize(s),
+            },
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -50,7 +75,27 @@ impl Cached {
         message.reactions = Vec::new();
         message.nonce = None;
         reactions.sort_by_key(|r| r.id);
-        Self { message, reactions }
+        Self {
+            message,
+            reactions,
+            encoded: OnceLock::new(),
+        }
+    }
+
+    /// The message as `viewer` lists it.
+    pub fn listed(self: &Arc<Self>, viewer: Snowflake) -> Listed {
+        if self.reactions.is_empty() {
+            Listed::Kept(self.clone())
+        } else {
+            Listed::Built(self.for_viewer(viewer))
+        }
+    }
+
+    /// The JSON of the message without reactions.
+    fn encoded(&self) -> Option<&RawValue> {
+        self.encoded
+            .get_or_init(|| serde_json::value::to_raw_value(&self.message).ok())
+            .as_deref()
     }
 
     /// The message as `viewer` sees it: each emoji's count and whether
@@ -85,11 +130,7 @@ impl Cached {
     fn with_reactions(&self, change: impl FnOnce(&mut Vec<CachedReaction>)) -> Self {
         let mut reactions = self.reactions.clone();
         change(&mut reactions);
-        reactions.sort_by_key(|r| r.id);
-        Self {
-            message: self.message.clone(),
-            reactions,
-        }
+        Self::new(self.message.clone(), reactions)
     }
 }
 
@@ -159,10 +200,7 @@ impl Window {
                     let mut message = old.message.clone();
                     message.content = content.clone();
                     message.edited_at = Some(crate::store::time_from_ms(*edited_at));
-                    self.messages[at] = Arc::new(Cached {
-                        message,
-                        reactions: old.reactions.clone(),
-                    });
+                    self.messages[at] = Arc::new(Cached::new(message, old.reactions.clone()));
                 }
             }
             Change::Deleted(id) => {
