@@ -15,8 +15,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::domain::model::{Channel, Member, Message, Reaction, Relationship, Server, User};
-use crate::domain::presence::PresenceUpdate;
+use crate::domain::model::{
+    Channel, Member, Message, PresenceUpdate, Reaction, Relationship, Server, User,
+};
 use crate::id::Snowflake;
 
 /// Who may receive an event.

@@ -7,8 +7,7 @@ use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::session_cache::SessionCache;
 use crate::config::Config;
 use crate::domain::message_writer::MessageWriter;
-use crate::domain::online::Presence;
-use crate::domain::presence::{self, PresenceQueue};
+use crate::domain::online::{Presence, PresenceQueue};
 use crate::events::EventBus;
 use crate::id::IdGenerator;
 use crate::limits::RateLimits;
@@ -49,17 +48,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state and starts the message writer and the presence
-    /// batches (so it needs a Tokio runtime).
+    /// Builds the state and starts the message writer (so it needs a
+    /// Tokio runtime).
     pub fn new(store: Store, ids: Arc<IdGenerator>, events: EventBus, config: &Config) -> Self {
-        let presence_queue = Arc::new(PresenceQueue::default());
-        tokio::spawn(presence::send_batches(
-            store.clone(),
-            events.clone(),
-            presence_queue.clone(),
-        ));
         Self {
-            presence_queue,
+            presence_queue: Arc::new(PresenceQueue::default()),
             messages: MessageWriter::spawn(store.clone(), ids.clone(), events.clone()),
             presence: Arc::new(Presence::default()),
             store,

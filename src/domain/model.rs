@@ -212,6 +212,13 @@ impl Relationship {
     }
 }
 
+/// One user's status as others see it (`ready` and `presence_updates`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PresenceUpdate {
+    pub user_id: Snowflake,
+    pub status: crate::domain::values::PresenceStatus,
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeZone, Utc};

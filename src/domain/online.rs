@@ -1,10 +1,14 @@
 //! Who is online on this node: per user, how many sockets they have open
-//! and the status they chose. Only ids and a counter per user are kept.
-//! The rules that publish presence changes are `domain::presence`'s.
+//! and the status they chose (only ids and a counter per user are kept),
+//! and the changes waiting to be sent in the next presence batch. The
+//! rules that publish presence changes are `domain::presence`'s.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use tokio::sync::Notify;
+
+use crate::domain::model::PresenceUpdate;
 use crate::domain::values::PresenceStatus as Status;
 use crate::id::Snowflake;
 
@@ -80,6 +84,59 @@ impl Presence {
     }
 }
 
+/// Changes waiting for the next batch.
+#[derive(Default)]
+pub struct PresenceQueue {
+    pending: Mutex<Pending>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Users in the order they first changed.
+    order: Vec<Snowflake>,
+    /// Per user: what others saw before the first change, and now.
+    changes: HashMap<Snowflake, Change>,
+}
+
+impl PresenceQueue {
+    pub fn record(&self, user: Snowflake, change: Change) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let Pending { order, changes } = &mut *pending;
+        changes
+            .entry(user)
+            .and_modify(|c| c.now = change.now)
+            .or_insert_with(|| {
+                order.push(user);
+                change
+            });
+        drop(pending);
+        self.wake.notify_one();
+    }
+
+    /// Waits until a change was recorded since the last wait.
+    pub async fn changed(&self) {
+        self.wake.notified().await;
+    }
+
+    /// The batch: each user's latest status, unless it is back to what
+    /// others saw before.
+    pub fn take(&self) -> Vec<PresenceUpdate> {
+        let Pending { order, changes } =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        order
+            .into_iter()
+            .filter_map(|user| {
+                let change = changes.get(&user)?;
+                (change.before != change.now).then_some(PresenceUpdate {
+                    user_id: user,
+                    status: change.now,
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +179,25 @@ mod tests {
             None,
             "unknown users have no status"
         );
+    }
+
+    fn change(before: Status, now: Status) -> Change {
+        Change { before, now }
+    }
+
+    #[test]
+    fn a_batch_keeps_each_users_latest_status_and_drops_round_trips() {
+        let queue = PresenceQueue::default();
+        let (a, b, c) = (Snowflake(1), Snowflake(2), Snowflake(3));
+        queue.record(a, change(Status::Offline, Status::Online));
+        queue.record(b, change(Status::Offline, Status::Online));
+        queue.record(a, change(Status::Online, Status::Dnd));
+        queue.record(b, change(Status::Online, Status::Offline)); // came and went
+        queue.record(c, change(Status::Online, Status::Idle));
+        let batch = queue.take();
+        let expected = [(a, Status::Dnd), (c, Status::Idle)]
+            .map(|(user_id, status)| PresenceUpdate { user_id, status });
+        assert_eq!(batch, expected);
+        assert!(queue.take().is_empty(), "a batch is sent once");
     }
 }

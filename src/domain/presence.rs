@@ -14,30 +14,19 @@
 //! batch instead of two per change.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::Serialize;
-use tokio::sync::Notify;
-
 use crate::auth::Actor;
-use crate::domain::online::Change;
+use crate::domain::model::PresenceUpdate;
 use crate::domain::values::PresenceStatus as Status;
 use crate::error::AppError;
-use crate::events::{Audience, Event, EventBus};
+use crate::events::{Audience, Event};
 use crate::id::Snowflake;
 use crate::state::AppState;
 use crate::store::Store;
 
 /// How long changes gather before they are sent.
 const WINDOW: Duration = Duration::from_millis(100);
-
-/// One user's status as others see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PresenceUpdate {
-    pub user_id: Snowflake,
-    pub status: Status,
-}
 
 /// Everyone who can see `user`: the members of their servers and their
 /// friends (and the user themself, on their other sockets).
@@ -50,68 +39,23 @@ pub async fn contacts_audience(state: &AppState, user: Snowflake) -> Result<Audi
     })
 }
 
-/// Changes waiting for the next batch.
-#[derive(Default)]
-pub struct PresenceQueue {
-    pending: Mutex<Pending>,
-    wake: Notify,
-}
-
-#[derive(Default)]
-struct Pending {
-    /// Users in the order they first changed.
-    order: Vec<Snowflake>,
-    /// Per user: what others saw before the first change, and now.
-    changes: HashMap<Snowflake, Change>,
-}
-
-impl PresenceQueue {
-    fn record(&self, user: Snowflake, change: Change) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let Pending { order, changes } = &mut *pending;
-        changes
-            .entry(user)
-            .and_modify(|c| c.now = change.now)
-            .or_insert_with(|| {
-                order.push(user);
-                change
-            });
-        drop(pending);
-        self.wake.notify_one();
-    }
-
-    /// The batch: each user's latest status, unless it is back to what
-    /// others saw before.
-    fn take(&self) -> Vec<PresenceUpdate> {
-        let Pending { order, changes } =
-            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        order
-            .into_iter()
-            .filter_map(|user| {
-                let change = changes.get(&user)?;
-                (change.before != change.now).then_some(PresenceUpdate {
-                    user_id: user,
-                    status: change.now,
-                })
-            })
-            .collect()
-    }
-}
-
 /// Sends the queued changes, one batch per `WINDOW`, for as long as the
-/// process runs. Started with the app state.
-pub async fn send_batches(store: Store, events: EventBus, queue: std::sync::Arc<PresenceQueue>) {
+/// gateway runs (`realtime::Gateway` starts and stops it).
+pub async fn send_batches(state: AppState) {
+    let queue = &state.presence_queue;
     loop {
-        queue.wake.notified().await;
+        queue.changed().await;
         tokio::time::sleep(WINDOW).await;
         let batch = queue.take();
         if batch.is_empty() {
             continue;
         }
-        match audiences(&store, batch).await {
+        match audiences(&state.store, batch).await {
             Ok(lists) => {
                 for (audience, updates) in lists {
-                    events.publish(audience, Event::PresenceUpdates(updates));
+                    state
+                        .events
+                        .publish(audience, Event::PresenceUpdates(updates));
                 }
             }
             // Presence is advisory: a failed look-up costs one batch, not
@@ -187,29 +131,4 @@ pub fn set_status(state: &AppState, actor: &Actor, status: Status) -> Result<(),
         state.presence_queue.record(actor.user_id, change);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn change(before: Status, now: Status) -> Change {
-        Change { before, now }
-    }
-
-    #[test]
-    fn a_batch_keeps_each_users_latest_status_and_drops_round_trips() {
-        let queue = PresenceQueue::default();
-        let (a, b, c) = (Snowflake(1), Snowflake(2), Snowflake(3));
-        queue.record(a, change(Status::Offline, Status::Online));
-        queue.record(b, change(Status::Offline, Status::Online));
-        queue.record(a, change(Status::Online, Status::Dnd));
-        queue.record(b, change(Status::Online, Status::Offline)); // came and went
-        queue.record(c, change(Status::Online, Status::Idle));
-        let batch = queue.take();
-        let expected = [(a, Status::Dnd), (c, Status::Idle)]
-            .map(|(user_id, status)| PresenceUpdate { user_id, status });
-        assert_eq!(batch, expected);
-        assert!(queue.take().is_empty(), "a batch is sent once");
-    }
 }

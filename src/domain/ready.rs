@@ -5,8 +5,7 @@
 use serde::Serialize;
 
 use crate::auth::Actor;
-use crate::domain::model::{Channel, Relationship, Server, User};
-use crate::domain::presence::PresenceUpdate;
+use crate::domain::model::{Channel, PresenceUpdate, Relationship, Server, User};
 use crate::domain::values::PresenceStatus;
 use crate::error::AppError;
 use crate::id::Snowflake;

@@ -37,11 +37,12 @@ const MAX_ATTACHMENTS: usize = 4;
 const WS_READ_BUFFER_BYTES: usize = 1024;
 
 /// The gateway's handles: the tower layer to mount, the Socket.IO handle,
-/// and the fan-out task.
+/// the fan-out task and the task that sends presence batches.
 pub struct Gateway {
     pub layer: SocketIoLayer,
     pub io: SocketIo,
     fanout: tokio::task::JoinHandle<()>,
+    presence: tokio::task::JoinHandle<()>,
 }
 
 impl Gateway {
@@ -67,13 +68,20 @@ impl Gateway {
             .build_layer();
         io.ns("/", on_connect.with(authenticate));
         let fanout = tokio::spawn(fanout::run(io.clone(), app.events.clone()));
-        Self { layer, io, fanout }
+        let presence = tokio::spawn(presence::send_batches(app));
+        Self {
+            layer,
+            io,
+            fanout,
+            presence,
+        }
     }
 
     /// Stops the fan-out, then closes every socket. In that order: closing
     /// removes the namespace, and an event delivered after that (a socket's
     /// last presence update, say) would find no namespace to send to.
     pub async fn close(self) {
+        self.presence.abort();
         self.fanout.abort();
         // Wait until it has really stopped (it may be mid-delivery on
         // another worker).
