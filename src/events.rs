@@ -80,8 +80,12 @@ pub enum Event {
         channel_id: Snowflake,
         user_id: Snowflake,
     },
-    /// Coalesced presence changes (see `domain::presence`).
-    PresenceUpdates(Vec<PresenceUpdate>),
+    /// One batch of coalesced presence changes (see `domain::presence`):
+    /// each list goes to its own audience as a `presence_updates` event.
+    /// A whole batch is one envelope, so a batch touching many servers
+    /// takes one slot of the bus, not one per server.
+    #[serde(skip_serializing)]
+    PresenceUpdates(Vec<PresenceList>),
     /// Internal: these sessions ended (logout, password change); their
     /// sockets are closed. Never sent to clients.
     SessionsEnded {
@@ -117,6 +121,13 @@ impl Event {
             Event::SessionsEnded { .. } => "sessions_ended",
         }
     }
+}
+
+/// Presence updates and who receives them.
+#[derive(Clone, Debug)]
+pub struct PresenceList {
+    pub audience: Audience,
+    pub updates: Vec<PresenceUpdate>,
 }
 
 #[derive(Clone, Debug)]

@@ -20,7 +20,7 @@ use crate::auth::Actor;
 use crate::domain::model::PresenceUpdate;
 use crate::domain::values::PresenceStatus as Status;
 use crate::error::AppError;
-use crate::events::{Audience, Event};
+use crate::events::{Audience, Event, PresenceList};
 use crate::id::Snowflake;
 use crate::state::AppState;
 use crate::store::Store;
@@ -51,13 +51,10 @@ pub async fn send_batches(state: AppState) {
             continue;
         }
         match audiences(&state.store, batch).await {
-            Ok(lists) => {
-                for (audience, updates) in lists {
-                    state
-                        .events
-                        .publish(audience, Event::PresenceUpdates(updates));
-                }
-            }
+            // Each list names its audience; the envelope's is not used.
+            Ok(lists) => state
+                .events
+                .publish(Audience::Users(Vec::new()), Event::PresenceUpdates(lists)),
             // Presence is advisory: a failed look-up costs one batch, not
             // the sockets.
             Err(e) => tracing::warn!(error = %e, "presence updates not sent"),
@@ -72,7 +69,7 @@ pub async fn send_batches(state: AppState) {
 async fn audiences(
     store: &Store,
     batch: Vec<PresenceUpdate>,
-) -> Result<Vec<(Audience, Vec<PresenceUpdate>)>, AppError> {
+) -> Result<Vec<PresenceList>, AppError> {
     let users: Vec<Snowflake> = batch.iter().map(|u| u.user_id).collect();
     let rooms = store.contact_rooms_of(&users).await?;
     let mut by_server: HashMap<Snowflake, Vec<PresenceUpdate>> = HashMap::new();
@@ -92,16 +89,14 @@ async fn audiences(
             by_user.entry(update.user_id).or_default().push(update);
         }
     }
-    lists.extend(
-        by_server
-            .into_iter()
-            .map(|(server, updates)| (Audience::Server(server), updates)),
-    );
-    lists.extend(
-        by_user
-            .into_iter()
-            .map(|(user, updates)| (Audience::Users(vec![user]), updates)),
-    );
+    lists.extend(by_server.into_iter().map(|(server, updates)| PresenceList {
+        audience: Audience::Server(server),
+        updates,
+    }));
+    lists.extend(by_user.into_iter().map(|(user, updates)| PresenceList {
+        audience: Audience::Users(vec![user]),
+        updates,
+    }));
     Ok(lists)
 }
 

@@ -152,6 +152,17 @@ async fn deliver(io: &SocketIo, cut: &CutOff, envelope: &Envelope) {
                 let _ = io.to(rooms).join(server_room(server.id)).await;
             }
         }
+        Event::PresenceUpdates(lists) => {
+            for list in lists {
+                let rooms = rooms_for(&list.audience);
+                match serde_json::value::to_raw_value(&list.updates) {
+                    Ok(data) if !rooms.is_empty() => cut.emit(io, rooms, event.name(), &data),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "presence list not encoded"),
+                }
+            }
+            return;
+        }
         Event::SessionsEnded { session_ids, .. } => {
             let rooms: Vec<String> = session_ids.iter().copied().map(session_room).collect();
             if !rooms.is_empty() {
