@@ -155,9 +155,11 @@ async fn deliver(io: &SocketIo, cut: &CutOff, envelope: &Envelope) {
         Event::PresenceUpdates(lists) => {
             for list in lists {
                 let rooms = rooms_for(&list.audience);
+                if rooms.is_empty() {
+                    continue; // no rooms would mean every socket
+                }
                 match serde_json::value::to_raw_value(&list.updates) {
-                    Ok(data) if !rooms.is_empty() => cut.emit(io, rooms, event.name(), &data),
-                    Ok(_) => {}
+                    Ok(data) => cut.emit(io, rooms, event.name(), &data),
                     Err(e) => tracing::warn!(error = %e, "presence list not encoded"),
                 }
             }

@@ -95,11 +95,7 @@ impl Store {
         });
         match result {
             Ok(()) => {
-                for m in messages {
-                    let cached = Arc::new(Cached::new((*m).clone(), Vec::new()));
-                    self.recent
-                        .apply(m.channel_id, Change::Posted(vec![cached]));
-                }
+                self.recent.posted(messages);
                 Ok(())
             }
             Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("channel")),

@@ -258,6 +258,22 @@ pub struct Recent {
     clock: AtomicU64,
 }
 
+/// Applies `change` to `channel`'s window, or queues it for the load in
+/// progress.
+fn apply_to(slots: &mut HashMap<Snowflake, Slot>, channel: Snowflake, change: Change) {
+    match slots.get_mut(&channel) {
+        None => {}
+        Some(Slot::Ready(window)) => window.apply(&change),
+        Some(Slot::Loading { pending, .. }) => {
+            if pending.len() >= MAX_PENDING {
+                slots.remove(&channel);
+            } else {
+                pending.push(change);
+            }
+        }
+    }
+}
+
 /// Permission to load one channel's window; from `Recent::begin_load`.
 pub struct LoadTicket {
     channel: Snowflake,
@@ -352,16 +368,18 @@ impl Recent {
 
     /// Applies a committed change to `channel`'s window, if it is kept.
     pub fn apply(&self, channel: Snowflake, change: Change) {
+        apply_to(&mut self.lock(), channel, change);
+    }
+
+    /// Adds newly committed messages to the windows kept for their
+    /// channels, under one lock; a message of a channel nobody reads is
+    /// not copied.
+    pub fn posted(&self, messages: &[&Message]) {
         let mut slots = self.lock();
-        match slots.get_mut(&channel) {
-            None => {}
-            Some(Slot::Ready(window)) => window.apply(&change),
-            Some(Slot::Loading { pending, .. }) => {
-                if pending.len() >= MAX_PENDING {
-                    slots.remove(&channel);
-                } else {
-                    pending.push(change);
-                }
+        for message in messages {
+            if slots.contains_key(&message.channel_id) {
+                let kept = Arc::new(Cached::new((*message).clone(), Vec::new()));
+                apply_to(&mut slots, message.channel_id, Change::Posted(vec![kept]));
             }
         }
     }
