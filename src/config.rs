@@ -63,6 +63,17 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// A reverse proxy (address or CIDR block) whose `X-Forwarded-For` and
+    /// `Forwarded` headers name the client. Repeatable; in the environment,
+    /// comma-separated. From any other peer those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GUILDHALL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_net
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Mark session cookies `Secure` (set this when served over HTTPS).
     #[arg(long, env = "GUILDHALL_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -168,6 +179,14 @@ pub struct Config {
     #[arg(long, env = "GUILDHALL_EVENT_BUS_CAPACITY", default_value_t = 16_384,
           value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub event_bus_capacity: u32,
+}
+
+/// A CIDR block, or one address (a /32 or /128).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is neither an address nor a CIDR block"))
 }
 
 impl Config {

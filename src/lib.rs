@@ -2,6 +2,7 @@
 //! together: configuration in, a running server out.
 
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -76,7 +77,8 @@ impl Server {
             // Open sockets would hold the graceful shutdown forever.
             gateway.close().await;
         };
-        serve::serve(self.listener, app, shutdown).await;
+        let proxies = client_addr::TrustedProxies::new(self.config.trusted_proxies.clone());
+        serve::serve(self.listener, app, proxies, shutdown).await;
         maintenance.abort();
         state.store.close().await;
         Ok(())
@@ -89,6 +91,7 @@ async fn maintenance(state: AppState) {
     loop {
         tick.tick().await;
         state.login_limiter.prune();
+        state.typing.prune();
         if let Some(limits) = &state.rate_limits {
             limits.prune();
         }

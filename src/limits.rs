@@ -1,8 +1,16 @@
 //! Rate-limit budgets, transport-free: four buckets (`Bucket`) per caller,
 //! in the spirit of Discord's. governor's GCRA keyed limiters do the
 //! counting; the REST layer (`http::ratelimit`) picks the caller and the
-//! bucket and writes the answer's headers.
+//! bucket and writes the answer's headers, and the gateway spends the same
+//! `messages` budget for `chat` (`realtime::handlers`).
+//!
+//! A caller is a user (`Caller::User`), whatever session or socket they
+//! act through, so a new login or another socket does not bring a fresh
+//! budget; anyone not signed in, or presenting a token that opens no live
+//! session, is counted by address (`Caller::Addr`), so made-up tokens
+//! cannot each bring their own budget either.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +20,17 @@ use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
+use crate::error::AppError;
+use crate::id::Snowflake;
+
+/// Whose budget a request spends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// A signed-in user: all their sessions and sockets together.
+    User(Snowflake),
+    /// Anyone else, by client address (IPv6 by /64: `ClientIp::limit_key`).
+    Addr(IpAddr),
+}
 
 /// What a request spends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +70,7 @@ pub struct Standing {
 
 struct Budget {
     per_minute: u32,
-    limiter: DefaultKeyedRateLimiter<String, StateInformationMiddleware>,
+    limiter: DefaultKeyedRateLimiter<Caller, StateInformationMiddleware>,
 }
 
 impl Budget {
@@ -102,10 +121,10 @@ impl RateLimits {
     }
 
     /// Spends one request of `caller` in `bucket`.
-    pub fn spend(&self, bucket: Bucket, caller: &str) -> Standing {
+    pub fn spend(&self, bucket: Bucket, caller: Caller) -> Standing {
         let budget = self.budget(bucket);
         let limit = budget.per_minute;
-        match budget.limiter.check_key(&caller.to_owned()) {
+        match budget.limiter.check_key(&caller) {
             Ok(state) => {
                 let remaining = state.remaining_burst_capacity();
                 Standing {
@@ -127,11 +146,59 @@ impl RateLimits {
         }
     }
 
+    /// Spends one request of `caller` in `bucket`, refused with the wait.
+    pub fn admit(&self, bucket: Bucket, caller: Caller) -> Result<(), AppError> {
+        match self.spend(bucket, caller).retry_after {
+            None => Ok(()),
+            Some(wait) => Err(AppError::RateLimited {
+                retry_after_secs: retry_after_secs(wait),
+            }),
+        }
+    }
+
     /// Forgets idle callers so memory stays bounded; call periodically.
     pub fn prune(&self) {
         for budget in [&self.auth, &self.messages, &self.writes, &self.reads] {
             budget.limiter.retain_recent();
             budget.limiter.shrink_to_fit();
         }
+    }
+}
+
+/// Whole seconds to wait, rounded up, at least one (`Retry-After`).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// At most one `typing` per user and channel in this interval.
+const TYPING_INTERVAL: Duration = Duration::from_secs(3);
+
+/// When each user last typed in each channel (`domain::typing`), so that
+/// neither another socket nor alternating channels lets more through.
+pub struct TypingThrottle {
+    limiter: DefaultKeyedRateLimiter<(Snowflake, Snowflake)>,
+}
+
+impl Default for TypingThrottle {
+    fn default() -> Self {
+        let quota = Quota::with_period(TYPING_INTERVAL)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::MIN);
+        Self {
+            limiter: RateLimiter::keyed(quota),
+        }
+    }
+}
+
+impl TypingThrottle {
+    /// Whether `user`'s `typing` in `channel` may go out now (and records it).
+    pub fn admit(&self, user: Snowflake, channel: Snowflake) -> bool {
+        self.limiter.check_key(&(user, channel)).is_ok()
+    }
+
+    /// Forgets idle pairs so memory stays bounded; call periodically.
+    pub fn prune(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
     }
 }

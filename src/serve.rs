@@ -3,7 +3,8 @@
 //! that sends its headers one byte at a time (slowloris), or connects and
 //! sends nothing, would hold a connection forever. This loop is axum's,
 //! plus that timer and a header timeout; it also stamps each request with
-//! the peer address (`ConnectInfo`). Graceful shutdown is hyper-util's
+//! the peer address (`ConnectInfo`) and the client's (`ClientIp`, which
+//! differs behind a trusted proxy). Graceful shutdown is hyper-util's
 //! `GracefulShutdown`.
 //!
 //! It speaks HTTP/1.1 only (with upgrades, for WebSockets): browsers use
@@ -30,6 +31,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+
+use crate::client_addr::TrustedProxies;
 
 /// How long a client has to send a complete request head (and, on a new
 /// connection, its first byte).
@@ -74,7 +77,12 @@ async fn opening(stream: &tokio::net::TcpStream) -> std::io::Result<Opening> {
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open
 /// connections finish their requests and waits for them.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    proxies: TrustedProxies,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
@@ -99,13 +107,17 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         let app = app.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let proxies = proxies.clone();
         tokio::spawn(async move {
             match tokio::time::timeout(HEADER_READ_TIMEOUT, opening(&stream)).await {
                 Ok(Ok(Opening::Http1)) => {}
                 _ => return, // silent, slow, HTTP/2, closed or failed
             }
             let service = app.map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                let client = proxies.client(peer.ip(), req.headers());
+                let extensions = req.extensions_mut();
+                extensions.insert(ConnectInfo::<SocketAddr>(peer));
+                extensions.insert(client);
                 req
             });
             let connection = builder.serve_connection_with_upgrades(

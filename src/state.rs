@@ -10,7 +10,7 @@ use crate::domain::message_writer::MessageWriter;
 use crate::domain::online::{Presence, PresenceQueue};
 use crate::events::EventBus;
 use crate::id::IdGenerator;
-use crate::limits::RateLimits;
+use crate::limits::{RateLimits, TypingThrottle};
 use crate::store::Store;
 
 /// Settings the request path reads, resolved once from `Config`.
@@ -45,6 +45,8 @@ pub struct AppState {
     pub sessions: Arc<SessionCache>,
     /// REST rate limits; `None` when switched off.
     pub rate_limits: Option<Arc<RateLimits>>,
+    /// Typing indicators sent, per user and channel.
+    pub typing: Arc<TypingThrottle>,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::new(config.login_attempts_per_minute)),
             sessions: Arc::new(SessionCache::default()),
             rate_limits: RateLimits::from_config(config),
+            typing: Arc::new(TypingThrottle::default()),
         }
     }
 }

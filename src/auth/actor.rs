@@ -14,6 +14,7 @@ use crate::auth::token::constant_time_eq;
 use crate::error::AppError;
 use crate::id::Snowflake;
 use crate::state::AppState;
+use crate::store::sessions::SessionRecord;
 
 /// The signed-in user behind a request or a socket, and the session they
 /// act through.
@@ -50,9 +51,20 @@ impl Actor {
             Some(token) => (token, Via::Bearer),
             None => presented_token(headers)?.ok_or(AppError::Unauthorized)?,
         };
-        let session = find_session(state, &token)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let session = find_session(state, &token).await?;
+        Self::admit(state, headers, via, session, intent)
+    }
+
+    /// The caller of `session` (found from a token presented `via`), once
+    /// the cookie rules hold.
+    pub fn admit(
+        state: &AppState,
+        headers: &HeaderMap,
+        via: Via,
+        session: Option<SessionRecord>,
+        intent: Intent,
+    ) -> Result<Self, AppError> {
+        let session = session.ok_or(AppError::Unauthorized)?;
         if via == Via::Cookie && intent != Intent::Read {
             if let Some(origin) = headers.get(header::ORIGIN) {
                 let allowed = origin

@@ -37,6 +37,15 @@ pub fn presented_token(headers: &HeaderMap) -> Result<Option<(String, Via)>, App
         .map(|c| (c.value().to_owned(), Via::Cookie)))
 }
 
+/// The session a request's token opened (`None`: no live session), found
+/// by the rate limiter before the handler runs, so that the `Actor`
+/// extractor need not look again.
+#[derive(Clone)]
+pub struct FoundSession {
+    pub via: Via,
+    pub session: Option<SessionRecord>,
+}
+
 /// Whether `origin` may act with this server's cookies: one of the
 /// configured origins, or, when none are configured, the server's own
 /// (same scheme-less host and port as the request's Host header).

@@ -2,13 +2,15 @@
 //! signed-in user (`Actor::authenticate` decides, see `actor.rs`); a
 //! handler that takes `ClientIp` gets the peer address.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
 
 use crate::auth::actor::{Actor, Intent};
+use crate::auth::credentials::FoundSession;
+use crate::client_addr::ClientIp;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -20,22 +22,22 @@ impl FromRequestParts<AppState> for Actor {
             Method::GET | Method::HEAD | Method::OPTIONS => Intent::Read,
             _ => Intent::Write,
         };
-        Actor::authenticate(state, &parts.headers, None, intent).await
+        match parts.extensions.remove::<FoundSession>() {
+            Some(found) => Actor::admit(state, &parts.headers, found.via, found.session, intent),
+            None => Actor::authenticate(state, &parts.headers, None, intent).await,
+        }
     }
 }
 
-/// The client's address (the TCP peer; proxies are not trusted).
-pub struct ClientIp(pub IpAddr);
-
+/// The client's address, as the serve loop decided it (`client_addr`).
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
-        let addr = parts
+        Ok(parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(Self(addr))
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or(ClientIp(IpAddr::from([127, 0, 0, 1]))))
     }
 }

@@ -1,12 +1,11 @@
 //! Logging in and out.
 
-use std::net::IpAddr;
-
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::token::{hash_token, random_token};
 use crate::auth::{Actor, password};
+use crate::client_addr::ClientIp;
 use crate::domain::model::User;
 use crate::error::AppError;
 use crate::events::{Audience, Event};
@@ -37,7 +36,7 @@ fn bad_credentials() -> AppError {
 
 pub async fn login(
     state: &AppState,
-    ip: IpAddr,
+    client: ClientIp,
     user_agent: &str,
     input: Login,
 ) -> Result<NewLogin, AppError> {
@@ -54,7 +53,7 @@ pub async fn login(
     if key.len() > 254 || input.password.len() > 1024 {
         return Err(bad_credentials());
     }
-    state.login_limiter.check(ip, &key)?;
+    state.login_limiter.check(client.limit_key(), &key)?;
     let credentials = state.store.credentials(&key, by_email).await?;
     let (user_id, stored) = match credentials {
         Some(c) => (Some(c.user_id), Some(c.password_hash)),

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::{Actor, password};
+use crate::client_addr::ClientIp;
 use crate::domain::model::User;
 use crate::domain::values::{DisplayName, Email, Password, Username};
 use crate::error::AppError;
@@ -84,6 +85,7 @@ pub async fn list_users(
 pub async fn update_user(
     state: &AppState,
     actor: &Actor,
+    client: ClientIp,
     id: Snowflake,
     input: UpdateUser,
 ) -> Result<User, AppError> {
@@ -116,6 +118,11 @@ pub async fn update_user(
         let current = input.current_password.ok_or_else(|| {
             AppError::invalid("current_password", "is required to change the password")
         })?;
+        // The login throttle guards this guess too: a stolen token must
+        // not test passwords faster than a login could.
+        state
+            .login_limiter
+            .check(client.limit_key(), &format!("#{id}"))?;
         let stored = state.store.password_hash(id).await?;
         if !password::verify(&current, stored).await? {
             return Err(AppError::forbidden(

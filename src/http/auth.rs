@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::extract::ClientIp;
 use crate::auth::{Actor, CSRF_COOKIE, SESSION_COOKIE};
+use crate::client_addr::ClientIp;
 use crate::domain::model::User;
 use crate::domain::sessions::{self, Login};
 use crate::error::{AppError, ErrorBody};
@@ -68,7 +68,7 @@ fn cookie(
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     headers: HeaderMap,
     jar: CookieJar,
     ApiJson(input): ApiJson<Login>,
@@ -77,7 +77,7 @@ async fn login(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let new = sessions::login(&state, ip, user_agent, input).await?;
+    let new = sessions::login(&state, client, user_agent, input).await?;
     let secure = state.settings.secure_cookies;
     let max_age = (new.expires_at - now_ms()) / 1000;
     let jar = jar

@@ -260,13 +260,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
     // After the split: the routes' operations exist only now.
     utoipa::Modify::modify(&docs::SecuritySchemes, &mut openapi);
     let x_request_id = HeaderName::from_static("x-request-id");
-    let limits = state.rate_limits.clone();
     api.merge(docs::router(openapi))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::Extension(ratelimit::Limits(limits)))
+        // For the rate limiter, a route layer built before the state.
+        .layer(axum::Extension(state))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -1,8 +1,10 @@
 //! Rate limits on the REST API. Each route states its bucket where it is
 //! routed (`writes_in`): its reads count in `reads`, its writes in the
 //! bucket it names, so renaming or moving a route cannot move it to
-//! another bucket. The caller is the session (its token, hashed), else the
-//! client address; sign-up and login always count per address. Every
+//! another bucket. The caller is the user of the live session presented,
+//! else the client address (`limits::Caller`); sign-up and login always
+//! count per address. The session found here is handed to the `Actor`
+//! extractor (`FoundSession`), so a request looks it up once. Every
 //! limited answer carries `X-RateLimit-Limit`, `-Remaining`, `-Reset-After`
 //! and `-Bucket`, and a refusal is 429 with `Retry-After`. The budgets
 //! themselves are `crate::limits`'.
@@ -10,26 +12,17 @@
 //! Login also has its own per-account throttle (`auth::ratelimit`), and
 //! sockets have per-socket limits (`realtime::handlers`).
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::UtoipaMethodRouter;
 
-use crate::auth::credentials::presented_token;
-use crate::auth::token::hash_token;
+use crate::auth::credentials::{FoundSession, find_session, presented_token};
+use crate::client_addr::ClientIp;
 use crate::error::AppError;
-use crate::limits::{Bucket, RateLimits};
+use crate::limits::{Bucket, Caller, retry_after_secs};
 use crate::state::AppState;
-
-/// The budgets, as the router hands them to every request (an extension,
-/// since route layers are built before the state exists). `None`: limits
-/// are off.
-#[derive(Clone)]
-pub struct Limits(pub Option<Arc<RateLimits>>);
 
 /// These routes' reads count in `reads`, their writes in `bucket`.
 pub fn writes_in(
@@ -47,13 +40,28 @@ pub fn writes_in(
     (schemas, paths, methods)
 }
 
-/// Who is counted: the session (hashed, never the token itself), else the
+/// Who is counted: the user of the live session presented, else the
 /// address. Sign-up and login are always counted per address.
-fn caller(headers: &HeaderMap, ip: IpAddr, bucket: Bucket) -> String {
-    match presented_token(headers) {
-        Ok(Some((token, _))) if bucket != Bucket::Auth => format!("s:{}", hash_token(&token)),
-        _ => format!("ip:{ip}"),
+async fn caller(state: &AppState, req: &mut Request, bucket: Bucket) -> Caller {
+    let addr = req
+        .extensions()
+        .get::<ClientIp>()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ip| ip.limit_key());
+    if bucket == Bucket::Auth {
+        return Caller::Addr(addr);
     }
+    let Ok(Some((token, via))) = presented_token(req.headers()) else {
+        return Caller::Addr(addr);
+    };
+    // A failed lookup leaves the extractor to look again and answer it.
+    let Ok(session) = find_session(state, &token).await else {
+        return Caller::Addr(addr);
+    };
+    let caller = session
+        .as_ref()
+        .map_or(Caller::Addr(addr), |s| Caller::User(s.user_id));
+    req.extensions_mut().insert(FoundSession { via, session });
+    caller
 }
 
 fn set(headers: &mut HeaderMap, name: &'static str, value: String) {
@@ -62,19 +70,21 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: String) {
     }
 }
 
-async fn enforce(bucket: Bucket, req: Request, next: Next) -> Response {
-    let Some(limits) = req.extensions().get::<Limits>().and_then(|l| l.0.clone()) else {
+/// Spends one request of the caller in `bucket`. The state comes as an
+/// extension the router adds, since route layers exist before the state.
+async fn enforce(bucket: Bucket, mut req: Request, next: Next) -> Response {
+    let Some(state) = req.extensions().get::<AppState>().cloned() else {
         return next.run(req).await;
     };
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    let standing = limits.spend(bucket, &caller(req.headers(), ip, bucket));
+    let Some(limits) = state.rate_limits.clone() else {
+        return next.run(req).await;
+    };
+    let caller = caller(&state, &mut req, bucket).await;
+    let standing = limits.spend(bucket, caller);
     let mut response = match standing.retry_after {
         None => next.run(req).await,
         Some(wait) => AppError::RateLimited {
-            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            retry_after_secs: retry_after_secs(wait),
         }
         .into_response(),
     };

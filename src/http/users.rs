@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Actor;
+use crate::client_addr::ClientIp;
 use crate::domain::model::User;
 use crate::domain::users::{self, SignUp, UpdateUser};
 use crate::error::{AppError, ErrorBody};
@@ -86,10 +87,13 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     actor: Actor,
+    client: ClientIp,
     ApiPath(id): ApiPath<Snowflake>,
     ApiJson(input): ApiJson<UpdateUser>,
 ) -> Result<Json<User>, AppError> {
-    Ok(Json(users::update_user(&state, &actor, id, input).await?))
+    Ok(Json(
+        users::update_user(&state, &actor, client, id, input).await?,
+    ))
 }
 
 /// Delete your own account: sessions end, messages stay (shown as from a

@@ -19,20 +19,21 @@ use crate::auth::Actor;
 use crate::domain::from_json_value;
 use crate::domain::messages::{self, PostMessage};
 use crate::domain::presence;
-use crate::domain::typing::{self, TypingThrottle};
+use crate::domain::typing;
 use crate::domain::values::PresenceStatus;
 use crate::error::AppError;
 use crate::id::Snowflake;
+use crate::limits::{Bucket, Caller};
 use crate::state::AppState;
 
 /// Refused events after which a flooding socket is disconnected.
 const STRIKES_BEFORE_DISCONNECT: u32 = 20;
 
-/// Per-socket counters (kept in the socket's extensions).
+/// Per-socket counters (kept in the socket's extensions). The user's own
+/// budgets (`messages`, shared with REST, and typing) are in `AppState`.
 pub struct SocketLimits {
     events: DefaultDirectRateLimiter,
     strikes: AtomicU32,
-    typing: TypingThrottle,
 }
 
 impl SocketLimits {
@@ -41,7 +42,6 @@ impl SocketLimits {
         Self {
             events: RateLimiter::direct(Quota::per_minute(per_minute)),
             strikes: AtomicU32::new(0),
-            typing: TypingThrottle::default(),
         }
     }
 }
@@ -108,6 +108,10 @@ async fn chat(
 ) {
     let result = async {
         admit(&s, &limits_of(&s))?;
+        // The same `messages` budget as `POST /messages`, per user.
+        if let Some(limits) = &app.rate_limits {
+            limits.admit(Bucket::Messages, Caller::User(actor.user_id))?;
+        }
         let input: PostMessage = parse(data)?;
         messages::create_message(&app, &actor, input).await
     }
@@ -133,7 +137,7 @@ async fn typing(
         let limits = limits_of(&s);
         admit(&s, &limits)?;
         let input: Typing = parse(data)?;
-        typing::start_typing(&app, &actor, input.channel_id, &limits.typing).await
+        typing::start_typing(&app, &actor, input.channel_id).await
     }
     .await;
     answer(ack, result.map(|()| json!({ "ok": true })));

@@ -10,6 +10,7 @@ mod emojis;
 mod fresh_reads;
 mod friendlists;
 mod invites;
+mod limits;
 mod matrix;
 mod members;
 mod messages;
