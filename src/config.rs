@@ -160,6 +160,12 @@ pub struct Config {
     #[arg(long, env = "GUILDHALL_MAX_CHANNELS_PER_SERVER", default_value_t = 500)]
     pub max_channels_per_server: u32,
 
+    /// Password hashes (sign-ups, logins, password changes) that may wait
+    /// for a hasher thread; past that, 503 with `Retry-After`.
+    #[arg(long, env = "GUILDHALL_PASSWORD_HASH_QUEUE", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub password_hash_queue: u32,
+
     /// Connections in the read pool (SQLite) or the pool (PostgreSQL).
     #[arg(long, env = "GUILDHALL_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,

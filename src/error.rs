@@ -30,6 +30,9 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// Overloaded for now (the password hashing queue is full).
+    #[error("the server is busy; retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -91,6 +94,7 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +110,7 @@ impl AppError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Invalid { .. } => "invalid_field",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Busy { .. } => "busy",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -148,7 +153,7 @@ impl IntoResponse for AppError {
             tracing::error!(%detail, "internal error");
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::password::Hashers;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::session_cache::SessionCache;
 use crate::config::Config;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub presence_queue: Arc<PresenceQueue>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// The password hashing threads and their bounded queue.
+    pub hashers: Arc<Hashers>,
     /// Live sessions by token hash (see `auth::session_cache`).
     pub sessions: Arc<SessionCache>,
     /// REST rate limits; `None` when switched off.
@@ -78,6 +81,7 @@ impl AppState {
                 },
             }),
             login_limiter: Arc::new(LoginLimiter::new(config.login_attempts_per_minute)),
+            hashers: Arc::new(Hashers::start(config.password_hash_queue as usize)),
             sessions: Arc::new(SessionCache::default()),
             rate_limits: RateLimits::from_config(config),
             typing: Arc::new(TypingThrottle::default()),

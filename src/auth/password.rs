@@ -9,15 +9,18 @@
 //! thread allocates its 19 MiB once and hashes into that same memory every
 //! time (`hash_password_into_with_memory`), so logins cost no allocation
 //! and no page faults, and the memory held stays threads x 19 MiB. Logins
-//! beyond the pool wait their turn.
+//! beyond the pool wait their turn in a bounded queue
+//! (`--password-hash-queue`); past it, a hash is refused at once with 503
+//! and `Retry-After` rather than holding its request open behind a flood.
 //!
 //! The crate's `hash_password`/`verify_password` allocate the blocks on
 //! each call; the two small functions here do the same work (salt, PHC
 //! string, constant-time comparison through `Output`'s `Eq`) on the
 //! thread's own blocks.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use std::cell::RefCell;
 
@@ -34,12 +37,31 @@ const MAX_HASHERS: usize = 4;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The hasher threads' queue, started on first use.
-fn hashers() -> &'static mpsc::Sender<Job> {
-    static QUEUE: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
+/// How long a refused hash is told to wait.
+const BUSY_RETRY_SECS: u64 = 1;
+
+/// The hasher threads and their queue (one per `AppState`).
+pub struct Hashers {
+    queue: mpsc::Sender<Job>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+}
+
+/// One queued job; leaves the count when it starts or is dropped unrun.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Hashers {
+    /// Starts one thread per core (at most `MAX_HASHERS`); at most
+    /// `max_waiting` hashes wait for them. The threads end with the pool.
+    pub fn start(max_waiting: usize) -> Self {
         let (queue, jobs) = mpsc::channel::<Job>();
-        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+        let jobs = Arc::new(Mutex::new(jobs));
         let threads = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(MAX_HASHERS);
@@ -57,23 +79,67 @@ fn hashers() -> &'static mpsc::Sender<Job> {
                     }
                 });
         }
-        queue
-    })
-}
+        Self {
+            queue,
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: max_waiting.max(1),
+        }
+    }
 
-/// Runs `work` on a hasher thread and waits for its result.
-async fn on_hasher<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    let (done, result) = oneshot::channel();
-    hashers()
-        .send(Box::new(move || {
-            let _ = done.send(work());
-        }))
-        .map_err(|_| AppError::Internal("password hashers stopped".into()))?;
-    result
-        .await
-        .map_err(|_| AppError::Internal("password hasher dropped a job".into()))
+    /// Runs `work` on a hasher thread and waits for its result; `Busy`
+    /// when the queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            tracing::warn!("password hashing queue full; answering 503");
+            return Err(AppError::Busy {
+                retry_after_secs: BUSY_RETRY_SECS,
+            });
+        }
+        let waiting = Waiting(self.waiting.clone());
+        let (done, result) = oneshot::channel();
+        self.queue
+            .send(Box::new(move || {
+                drop(waiting);
+                let _ = done.send(work());
+            }))
+            .map_err(|_| AppError::Internal("password hashers stopped".into()))?;
+        result
+            .await
+            .map_err(|_| AppError::Internal("password hasher dropped a job".into()))
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, AppError> {
+        let password = password.as_str().to_owned();
+        self.run(move || {
+            hash_phc(password.as_bytes())
+                .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+        })
+        .await?
+    }
+
+    /// Checks `password` against a stored PHC hash; a missing account is
+    /// checked against a fixed dummy hash so that "no such user" and "wrong
+    /// password" take the same time.
+    pub async fn verify(&self, password: &str, stored: Option<String>) -> Result<bool, AppError> {
+        let password = password.to_owned();
+        let exists = stored.is_some();
+        let ok = self
+            .run(move || {
+                // The dummy is hashed once, on first need, here and not on
+                // an async worker.
+                let against = match &stored {
+                    Some(hash) => hash.as_str(),
+                    None => dummy_hash(),
+                };
+                verify_phc(password.as_bytes(), against).unwrap_or(false)
+            })
+            .await?;
+        Ok(ok && exists)
+    }
 }
 
 thread_local! {
@@ -132,34 +198,6 @@ fn verify_phc(password: &[u8], stored: &str) -> password_hash::Result<bool> {
     Ok(Output::new(&out)? == *expected)
 }
 
-pub async fn hash(password: &Password) -> Result<String, AppError> {
-    let password = password.as_str().to_owned();
-    on_hasher(move || {
-        hash_phc(password.as_bytes())
-            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
-    })
-    .await?
-}
-
-/// Checks `password` against a stored PHC hash; a missing account is
-/// checked against a fixed dummy hash so that "no such user" and "wrong
-/// password" take the same time.
-pub async fn verify(password: &str, stored: Option<String>) -> Result<bool, AppError> {
-    let password = password.to_owned();
-    let exists = stored.is_some();
-    let ok = on_hasher(move || {
-        // The dummy is hashed once, on first need, here and not on an
-        // async worker.
-        let against = match &stored {
-            Some(hash) => hash.as_str(),
-            None => dummy_hash(),
-        };
-        verify_phc(password.as_bytes(), against).unwrap_or(false)
-    })
-    .await?;
-    Ok(ok && exists)
-}
-
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| hash_phc(b"guildhall-timing-equaliser").unwrap_or_default())
@@ -171,12 +209,18 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_reject() {
+        let hashers = Hashers::start(8);
         let pw = Password::parse("password", "correct horse".into()).unwrap();
-        let stored = hash(&pw).await.unwrap();
+        let stored = hashers.hash(&pw).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(verify("correct horse", Some(stored.clone())).await.unwrap());
-        assert!(!verify("wrong horse!", Some(stored)).await.unwrap());
-        assert!(!verify("correct horse", None).await.unwrap());
+        assert!(
+            hashers
+                .verify("correct horse", Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!hashers.verify("wrong horse!", Some(stored)).await.unwrap());
+        assert!(!hashers.verify("correct horse", None).await.unwrap());
     }
 
     #[test]

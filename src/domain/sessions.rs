@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::auth::Actor;
 use crate::auth::token::{hash_token, random_token};
-use crate::auth::{Actor, password};
 use crate::client_addr::ClientIp;
 use crate::domain::model::User;
 use crate::error::AppError;
@@ -60,7 +60,7 @@ pub async fn login(
         None => (None, None),
     };
     // Same work and same answer whether the account exists or not.
-    if !password::verify(&input.password, stored).await? {
+    if !state.hashers.verify(&input.password, stored).await? {
         return Err(bad_credentials());
     }
     let user_id = user_id.ok_or_else(bad_credentials)?;

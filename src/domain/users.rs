@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Actor, password};
+use crate::auth::Actor;
 use crate::client_addr::ClientIp;
 use crate::domain::model::User;
 use crate::domain::values::{DisplayName, Email, Password, Username};
@@ -51,7 +51,7 @@ pub async fn sign_up(state: &AppState, input: SignUp) -> Result<User, AppError> 
     )?;
     let email = input.email.map(|e| Email::parse("email", e)).transpose()?;
     let password = Password::parse("password", input.password)?;
-    let password_hash = password::hash(&password).await?;
+    let password_hash = state.hashers.hash(&password).await?;
     state
         .store
         .create_user(NewUser {
@@ -124,13 +124,13 @@ pub async fn update_user(
             .login_limiter
             .check(client.limit_key(), &format!("#{id}"))?;
         let stored = state.store.password_hash(id).await?;
-        if !password::verify(&current, stored).await? {
+        if !state.hashers.verify(&current, stored).await? {
             return Err(AppError::forbidden(
                 "wrong_password",
                 "current_password is wrong",
             ));
         }
-        changes.password_hash = Some(password::hash(&new_password).await?);
+        changes.password_hash = Some(state.hashers.hash(&new_password).await?);
     }
     let user = state
         .store

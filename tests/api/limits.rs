@@ -307,3 +307,34 @@ async fn current_password_guesses_go_through_the_login_throttle() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_flood_of_password_hashes_is_refused_with_503_not_queued_without_end() {
+    let app = spawn_app_with(|c| c.password_hash_queue = 1).await;
+    let sign_ups = (0..24).map(|i| {
+        app.client
+            .post(app.url("/users"))
+            .json(&json!({"username": format!("flood{i}"), "password": PASSWORD}))
+            .send()
+    });
+    let answers = futures_util::future::join_all(sign_ups).await;
+    let mut created = 0;
+    let mut busy = 0;
+    for answer in answers {
+        let res = answer.unwrap();
+        match res.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(res.headers().contains_key("retry-after"));
+                let (_, body) = crate::helpers::read_json(res).await;
+                assert_eq!(body["error"]["code"], "busy", "{body}");
+                busy += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(created >= 1, "the hashers kept working");
+    assert!(busy >= 1, "the queue is bounded ({created} created)");
+    // Once the flood is over, hashing works again.
+    app.user("after").await;
+}
