@@ -23,6 +23,15 @@ use ipnet::IpNet;
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
+    /// The address the serve loop stamped on a request (loopback for a
+    /// request that did not come through it, as in unit tests).
+    pub fn of(extensions: &axum::http::Extensions) -> Self {
+        extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or(ClientIp(IpAddr::from([127, 0, 0, 1])))
+    }
+
     /// What limits count: an IPv4 address as is, an IPv6 address by its
     /// /64 (an IPv4-mapped IPv6 address is the IPv4 address).
     pub fn limit_key(self) -> IpAddr {

@@ -2,8 +2,6 @@
 //! signed-in user (`Actor::authenticate` decides, see `actor.rs`); a
 //! handler that takes `ClientIp` gets the peer address.
 
-use std::net::IpAddr;
-
 use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
@@ -34,10 +32,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
-        Ok(parts
-            .extensions
-            .get::<ClientIp>()
-            .copied()
-            .unwrap_or(ClientIp(IpAddr::from([127, 0, 0, 1]))))
+        Ok(ClientIp::of(&parts.extensions))
     }
 }

@@ -11,6 +11,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::AppError;
+use crate::limits::retry_after_secs;
 
 pub struct LoginLimiter {
     limiter: DefaultKeyedRateLimiter<(IpAddr, String)>,
@@ -33,7 +34,7 @@ impl LoginLimiter {
             .map_err(|not_until| {
                 let wait = not_until.wait_time_from(self.clock.now());
                 AppError::RateLimited {
-                    retry_after_secs: wait.as_secs().max(1),
+                    retry_after_secs: retry_after_secs(wait),
                 }
             })
     }

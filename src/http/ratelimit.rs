@@ -43,10 +43,7 @@ pub fn writes_in(
 /// Who is counted: the user of the live session presented, else the
 /// address. Sign-up and login are always counted per address.
 async fn caller(state: &AppState, req: &mut Request, bucket: Bucket) -> Caller {
-    let addr = req
-        .extensions()
-        .get::<ClientIp>()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ip| ip.limit_key());
+    let addr = ClientIp::of(req.extensions()).limit_key();
     if bucket == Bucket::Auth {
         return Caller::Addr(addr);
     }
