@@ -142,9 +142,11 @@ pub struct Config {
     )]
     pub rate_limit_reads_per_minute: u32,
 
-    /// Sessions unused for this many hours end (0: only the TTL applies).
-    #[arg(long, env = "GUILDHALL_SESSION_IDLE_HOURS", default_value_t = 24 * 14)]
-    pub session_idle_hours: u32,
+    /// Sessions unused this long end, and their sockets close: a duration
+    /// such as `90s`, `15m`, `12h` or `14d` (`0`: only the TTL applies). A
+    /// request or a socket event is a use; a socket merely open is not.
+    #[arg(long, env = "GUILDHALL_SESSION_IDLE_TIMEOUT", default_value = "14d")]
+    pub session_idle_timeout: humantime::Duration,
 
     /// SQLite durability: `normal` (a commit survives a crash of the
     /// process; power loss may drop the last commits) or `full` (survives

@@ -18,6 +18,7 @@ pub mod store;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -68,6 +69,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintenance(state.clone()));
+        let sweeper = tokio::spawn(end_stale_sessions(state.clone()));
         let gateway = realtime::Gateway::start(state.clone(), &self.config);
         // The socket layer is outermost: long-polls and WebSockets must not
         // meet the API's request timeout.
@@ -80,12 +82,13 @@ impl Server {
         let proxies = client_addr::TrustedProxies::new(self.config.trusted_proxies.clone());
         serve::serve(self.listener, app, proxies, shutdown).await;
         maintenance.abort();
+        sweeper.abort();
         state.store.close().await;
         Ok(())
     }
 }
 
-/// Periodic housekeeping: expired sessions, idle rate-limit buckets.
+/// Periodic housekeeping: idle rate-limit buckets.
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(auth::ratelimit::LoginLimiter::PRUNE_EVERY);
     loop {
@@ -95,8 +98,22 @@ async fn maintenance(state: AppState) {
         if let Some(limits) = &state.rate_limits {
             limits.prune();
         }
-        if let Err(e) = state.store.purge_expired_sessions(store::now_ms()).await {
-            tracing::warn!(error = %e, "purging expired sessions failed");
+    }
+}
+
+/// Ends expired and idle sessions and closes their sockets, as often as
+/// their uses are recorded (`touch_every_ms`), so that a socket outlives
+/// its session by at most that long.
+async fn end_stale_sessions(state: AppState) {
+    let every = auth::credentials::touch_every_ms(&state.settings);
+    let mut tick = tokio::time::interval(Duration::from_millis(every.unsigned_abs()));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match domain::sessions::end_stale_sessions(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(sessions = n, "ended expired or idle sessions"),
+            Err(e) => tracing::warn!(error = %e, "ending stale sessions failed"),
         }
     }
 }

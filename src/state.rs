@@ -75,9 +75,9 @@ impl AppState {
                 max_servers_per_user: i64::from(config.max_servers_per_user),
                 max_channels_per_server: i64::from(config.max_channels_per_server),
                 socket_events_per_minute: config.socket_events_per_minute,
-                session_idle_ms: match config.session_idle_hours {
+                session_idle_ms: match config.session_idle_timeout.as_millis() {
                     0 => i64::MAX,
-                    hours => i64::from(hours) * 3_600_000,
+                    ms => i64::try_from(ms).unwrap_or(i64::MAX),
                 },
             }),
             login_limiter: Arc::new(LoginLimiter::new(config.login_attempts_per_minute)),

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, header};
 
 use crate::auth::CSRF_HEADER;
 use crate::auth::Via;
-use crate::auth::credentials::{find_session, origin_allowed, presented_token};
+use crate::auth::credentials::{choose_token, find_session, origin_allowed};
 use crate::auth::token::constant_time_eq;
 use crate::error::AppError;
 use crate::id::Snowflake;
@@ -47,10 +47,7 @@ impl Actor {
         token: Option<String>,
         intent: Intent,
     ) -> Result<Self, AppError> {
-        let (token, via) = match token {
-            Some(token) => (token, Via::Bearer),
-            None => presented_token(headers)?.ok_or(AppError::Unauthorized)?,
-        };
+        let (token, via) = choose_token(headers, token)?;
         let session = find_session(state, &token).await?;
         Self::admit(state, headers, via, session, intent)
     }

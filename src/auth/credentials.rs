@@ -46,6 +46,19 @@ pub struct FoundSession {
     pub session: Option<SessionRecord>,
 }
 
+/// The token to use: one given apart from the headers (a Socket.IO
+/// handshake's `auth.token`, for apps and bots), else what the headers
+/// present (bearer, then cookie).
+pub fn choose_token(
+    headers: &HeaderMap,
+    auth_token: Option<String>,
+) -> Result<(String, Via), AppError> {
+    match auth_token {
+        Some(token) => Ok((token, Via::Bearer)),
+        None => presented_token(headers)?.ok_or(AppError::Unauthorized),
+    }
+}
+
 /// Whether `origin` may act with this server's cookies: one of the
 /// configured origins, or, when none are configured, the server's own
 /// (same scheme-less host and port as the request's Host header).
@@ -64,42 +77,52 @@ pub fn origin_allowed(origin: &str, headers: &HeaderMap, settings: &Settings) ->
         .is_some_and(|rest| rest == host)
 }
 
-/// Seconds between recorded uses of a session: the idle timeout needs no
-/// finer grain, and most requests then cost no write.
-const TOUCH_EVERY_MS: i64 = 60_000;
+/// Time between recorded uses of a session: a quarter of the idle
+/// timeout, at most a minute. The idle timeout needs no finer grain, and
+/// most requests then cost no write.
+pub fn touch_every_ms(settings: &Settings) -> i64 {
+    (settings.session_idle_ms / 4).clamp(1, 60_000)
+}
 
 /// The live session for a presented token, recording its use.
 pub async fn find_session(
     state: &AppState,
     token: &str,
 ) -> Result<Option<SessionRecord>, AppError> {
+    find_session_by_hash(state, &hash_token(token)).await
+}
+
+/// The live session whose token hashes to `hash`, recording its use.
+pub async fn find_session_by_hash(
+    state: &AppState,
+    hash: &str,
+) -> Result<Option<SessionRecord>, AppError> {
     let now = now_ms();
     let idle_since = now.saturating_sub(state.settings.session_idle_ms);
-    let hash = hash_token(token);
     let cache = &state.sessions;
-    let session = match cache.get(&hash) {
+    let session = match cache.get(hash) {
         Some(session) => session,
         None => {
             let epoch = cache.epoch();
             let Some(session) = state
                 .store
-                .session_by_token_hash(&hash, now, idle_since)
+                .session_by_token_hash(hash, now, idle_since)
                 .await?
             else {
                 return Ok(None);
             };
-            cache.insert(hash.clone(), session.clone(), epoch);
+            cache.insert(hash.to_owned(), session.clone(), epoch);
             session
         }
     };
     // The same limits the query applies, for a cached row.
     if session.expires_at <= now || session.last_used_at <= idle_since {
-        cache.remove(&hash);
+        cache.remove(hash);
         return Ok(None);
     }
-    if now - session.last_used_at > TOUCH_EVERY_MS {
+    if now - session.last_used_at > touch_every_ms(&state.settings) {
         state.store.touch_session(session.id, now).await?;
-        cache.touch(&hash, now);
+        cache.touch(hash, now);
     }
     Ok(Some(session))
 }

@@ -117,6 +117,24 @@ pub fn sessions_ended(state: &AppState, user: Snowflake, session_ids: Vec<Snowfl
     );
 }
 
+/// Ends every session past its expiry or idle limit, as a request using
+/// it would find it ended, and closes its sockets (a socket merely open is
+/// not a use). Returns how many ended.
+pub async fn end_stale_sessions(state: &AppState) -> Result<usize, AppError> {
+    let now = now_ms();
+    let idle_since = now.saturating_sub(state.settings.session_idle_ms);
+    let ended = state.store.delete_stale_sessions(now, idle_since).await?;
+    let count = ended.len();
+    let mut by_user: std::collections::HashMap<Snowflake, Vec<Snowflake>> = Default::default();
+    for (user, session) in ended {
+        by_user.entry(user).or_default().push(session);
+    }
+    for (user, sessions) in by_user {
+        sessions_ended(state, user, sessions);
+    }
+    Ok(count)
+}
+
 /// The caller's live sessions, newest first, the current one marked.
 pub async fn list_sessions(
     state: &AppState,

@@ -16,6 +16,7 @@ use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
 use crate::auth::Actor;
+use crate::auth::credentials::find_session_by_hash;
 use crate::domain::from_json_value;
 use crate::domain::messages::{self, PostMessage};
 use crate::domain::presence;
@@ -46,6 +47,23 @@ impl SocketLimits {
     }
 }
 
+/// The hash of the token a socket connected with, so that each client
+/// event can check that its session is still live.
+#[derive(Clone)]
+pub struct SessionKey(pub String);
+
+/// Refuses an event from a socket whose session has ended (expired, idle,
+/// or ended where this node did not see it); `answer` then closes the
+/// socket. The check is the session cache's, and counts as a use of the
+/// session.
+async fn signed_in(s: &SocketRef, app: &AppState) -> Result<(), AppError> {
+    let session = match s.extensions.get::<SessionKey>() {
+        Some(key) => find_session_by_hash(app, &key.0).await?,
+        None => None,
+    };
+    session.map(|_| ()).ok_or(AppError::Unauthorized)
+}
+
 /// Installs the event handlers; a socket may send `events_per_minute`
 /// client events a minute.
 pub fn register(s: &SocketRef, events_per_minute: u32) {
@@ -63,9 +81,14 @@ fn error_ack(e: &AppError) -> Value {
 }
 
 /// Acknowledges an event with its result, or the error as REST shapes it.
-/// (A client that asked for no ack simply gets nothing.)
-fn answer(ack: AckSender, result: Result<Value, AppError>) {
+/// (A client that asked for no ack simply gets nothing.) A socket whose
+/// session has ended is closed once told so.
+fn answer(s: &SocketRef, ack: AckSender, result: Result<Value, AppError>) {
+    let ended = matches!(result, Err(AppError::Unauthorized));
     let _ = ack.send(&result.unwrap_or_else(|e| error_ack(&e)));
+    if ended {
+        let _ = s.clone().disconnect();
+    }
 }
 
 /// Counts one client event; refuses it over the limit, and disconnects a
@@ -108,6 +131,7 @@ async fn chat(
 ) {
     let result = async {
         admit(&s, &limits_of(&s))?;
+        signed_in(&s, &app).await?;
         // The same `messages` budget as `POST /messages`, per user.
         if let Some(limits) = &app.rate_limits {
             limits.admit(Bucket::Messages, Caller::User(actor.user_id))?;
@@ -116,7 +140,7 @@ async fn chat(
         messages::create_message(&app, &actor, input).await
     }
     .await;
-    answer(ack, result.map(|message| json!({ "message": message })));
+    answer(&s, ack, result.map(|message| json!({ "message": message })));
 }
 
 #[derive(Deserialize)]
@@ -134,13 +158,13 @@ async fn typing(
     ack: AckSender,
 ) {
     let result = async {
-        let limits = limits_of(&s);
-        admit(&s, &limits)?;
+        admit(&s, &limits_of(&s))?;
+        signed_in(&s, &app).await?;
         let input: Typing = parse(data)?;
         typing::start_typing(&app, &actor, input.channel_id).await
     }
     .await;
-    answer(ack, result.map(|()| json!({ "ok": true })));
+    answer(&s, ack, result.map(|()| json!({ "ok": true })));
 }
 
 #[derive(Deserialize)]
@@ -158,11 +182,12 @@ async fn presence(
 ) {
     let result = async {
         admit(&s, &limits_of(&s))?;
+        signed_in(&s, &app).await?;
         let input: SetPresence = parse(data)?;
         presence::set_status(&app, &actor, input.status)
     }
     .await;
-    answer(ack, result.map(|()| json!({ "ok": true })));
+    answer(&s, ack, result.map(|()| json!({ "ok": true })));
 }
 
 async fn unknown_event(s: SocketRef, ack: AckSender) {

@@ -20,6 +20,8 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{ParserConfig, SocketIo};
 
+use crate::auth::credentials::{choose_token, find_session_by_hash};
+use crate::auth::token::hash_token;
 use crate::auth::{Actor, Intent};
 use crate::config::Config;
 use crate::domain::{presence, ready};
@@ -113,31 +115,61 @@ impl std::fmt::Display for Unauthorized {
 }
 
 /// Connect middleware: `auth: {"token"}` (apps, bots), else the bearer
-/// header or the session cookie (browsers), through the same
-/// `Actor::authenticate` as REST. A cookie handshake from a foreign Origin
+/// header or the session cookie (browsers), with the same sessions and
+/// rules as REST (`Actor::admit`). A cookie handshake from a foreign Origin
 /// is refused: that is cross-site WebSocket hijacking.
+///
+/// A logout or a kick processed while the handshake runs is delivered to
+/// the user's and session's rooms, or takes the server room away: so the
+/// socket joins its user and session rooms first, then reads its servers
+/// and joins them, then checks again that the session is live and, if any
+/// membership may have changed meanwhile, leaves the servers it lost. No
+/// change can fall between a read and a join unseen.
 async fn authenticate(
     s: SocketRef,
     State(app): State<AppState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Unauthorized> {
-    let token = auth
+    let given = auth
         .ok()
         .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
-    let user = Actor::authenticate(&app, &s.req_parts().headers, token, Intent::Handshake)
+    let headers = &s.req_parts().headers;
+    let (token, via) = choose_token(headers, given).map_err(|_| Unauthorized)?;
+    let key = handlers::SessionKey(hash_token(&token));
+    let session = find_session_by_hash(&app, &key.0)
         .await
         .map_err(|_| Unauthorized)?;
+    let user =
+        Actor::admit(&app, headers, via, session, Intent::Handshake).map_err(|_| Unauthorized)?;
     s.extensions.insert(user);
+    s.extensions.insert(key.clone());
+    s.join(user_room(user.user_id));
+    s.join(session_room(user.session_id));
     // Rooms and handlers are set up here, before the server confirms the
     // connection: a client may emit the moment it is confirmed, and must
     // neither miss events nor have its first events dropped.
+    let epoch = app.store.access_epoch();
     let servers = ready::joined_servers(&app, &user).await.map_err(|e| {
         tracing::error!(error = %e, "socket rooms");
         Unauthorized
     })?;
-    s.join(user_room(user.user_id));
-    s.join(session_room(user.session_id));
-    s.join(servers.into_iter().map(server_room).collect::<Vec<_>>());
+    s.join(servers.iter().copied().map(server_room).collect::<Vec<_>>());
+    if !matches!(find_session_by_hash(&app, &key.0).await, Ok(Some(_))) {
+        return Err(Unauthorized);
+    }
+    if app.store.access_epoch() != epoch {
+        let kept = ready::joined_servers(&app, &user)
+            .await
+            .map_err(|_| Unauthorized)?;
+        let lost: Vec<String> = servers
+            .into_iter()
+            .filter(|id| !kept.contains(id))
+            .map(server_room)
+            .collect();
+        if !lost.is_empty() {
+            s.leave(lost);
+        }
+    }
     handlers::register(&s, app.settings.socket_events_per_minute);
     // Counted here, with the disconnect handler in place, so that every
     // counted socket is also uncounted.

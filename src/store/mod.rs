@@ -144,6 +144,13 @@ impl Store {
         })
     }
 
+    /// Moves whenever the store forgets a cached membership or access (a
+    /// kick, a leave, a block, a deletion): a caller that read memberships
+    /// and finds it unchanged afterwards knows none was taken away since.
+    pub fn access_epoch(&self) -> u64 {
+        self.memo.epoch()
+    }
+
     /// `"sqlite"` or `"postgres"`, for logs.
     pub fn backend(&self) -> &'static str {
         match self.db {

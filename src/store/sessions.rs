@@ -197,15 +197,26 @@ impl Store {
         Ok(ids.into_iter().map(Snowflake).collect())
     }
 
-    /// Removes sessions that expired before `now`; returns how many.
-    pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, AppError> {
-        let done = on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+    /// Removes sessions that expired by `now` or were last used before
+    /// `idle_since`; returns them as (user, session).
+    pub async fn delete_stale_sessions(
+        &self,
+        now: i64,
+        idle_since: i64,
+    ) -> Result<Vec<(Snowflake, Snowflake)>, AppError> {
+        let rows = on_writer!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64)>(
+                "DELETE FROM sessions WHERE expires_at <= $1 OR last_used_at <= $2
+                 RETURNING user_id, id",
+            )
+            .bind(now)
+            .bind(idle_since)
+            .fetch_all(pool)
+            .await
         })?;
-        Ok(done)
+        Ok(rows
+            .into_iter()
+            .map(|(user, id)| (Snowflake(user), Snowflake(id)))
+            .collect())
     }
 }

@@ -11,6 +11,7 @@ mod fresh_reads;
 mod friendlists;
 mod invites;
 mod limits;
+mod live_sockets;
 mod matrix;
 mod members;
 mod messages;

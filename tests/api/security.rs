@@ -72,7 +72,7 @@ async fn each_login_gets_a_fresh_token() {
 
 #[tokio::test]
 async fn idle_sessions_end() {
-    let app = spawn_app_with(|c| c.session_idle_hours = 1).await;
+    let app = spawn_app_with(|c| c.session_idle_timeout = Duration::from_secs(3600).into()).await;
     let alice = app.user("alice").await;
     assert_eq!(app.get("/auth/me", &alice).await.0, StatusCode::OK);
     // Two hours without use, as the database records it.
