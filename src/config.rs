@@ -118,7 +118,8 @@ pub struct Config {
     )]
     pub rate_limit_auth_per_minute: u32,
 
-    /// Messages and reactions posted per minute and session.
+    /// Messages and reactions posted per minute and user (REST and the
+    /// socket `chat` event together).
     #[arg(
         long,
         env = "GUILDHALL_RATE_LIMIT_MESSAGES_PER_MINUTE",
@@ -126,7 +127,7 @@ pub struct Config {
     )]
     pub rate_limit_messages_per_minute: u32,
 
-    /// Other writes per minute and session (or address).
+    /// Other writes per minute and user (or address).
     #[arg(
         long,
         env = "GUILDHALL_RATE_LIMIT_WRITES_PER_MINUTE",
@@ -134,13 +135,22 @@ pub struct Config {
     )]
     pub rate_limit_writes_per_minute: u32,
 
-    /// Reads per minute and session (or address).
+    /// Reads per minute and user (or address).
     #[arg(
         long,
         env = "GUILDHALL_RATE_LIMIT_READS_PER_MINUTE",
         default_value_t = 600
     )]
     pub rate_limit_reads_per_minute: u32,
+
+    /// Socket handshakes per minute, counted both per client address and
+    /// per user.
+    #[arg(
+        long,
+        env = "GUILDHALL_RATE_LIMIT_CONNECTS_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub rate_limit_connects_per_minute: u32,
 
     /// Sessions unused this long end, and their sockets close: a duration
     /// such as `90s`, `15m`, `12h` or `14d` (`0`: only the TTL applies). A
@@ -157,6 +167,11 @@ pub struct Config {
     /// Servers one user may own or belong to.
     #[arg(long, env = "GUILDHALL_MAX_SERVERS_PER_USER", default_value_t = 100)]
     pub max_servers_per_user: u32,
+
+    /// Sockets one user may have open at once (all devices and tabs).
+    #[arg(long, env = "GUILDHALL_MAX_SOCKETS_PER_USER", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sockets_per_user: u32,
 
     /// Channels one server may have.
     #[arg(long, env = "GUILDHALL_MAX_CHANNELS_PER_SERVER", default_value_t = 500)]

@@ -43,6 +43,8 @@ pub enum Bucket {
     Writes,
     /// Reads.
     Reads,
+    /// Socket handshakes (per address, and per user once signed in).
+    Connects,
 }
 
 impl Bucket {
@@ -53,6 +55,7 @@ impl Bucket {
             Bucket::Messages => "messages",
             Bucket::Writes => "writes",
             Bucket::Reads => "reads",
+            Bucket::Connects => "connects",
         }
     }
 }
@@ -95,6 +98,7 @@ pub struct RateLimits {
     messages: Budget,
     writes: Budget,
     reads: Budget,
+    connects: Budget,
     clock: DefaultClock,
 }
 
@@ -106,6 +110,7 @@ impl RateLimits {
                 messages: Budget::new(config.rate_limit_messages_per_minute),
                 writes: Budget::new(config.rate_limit_writes_per_minute),
                 reads: Budget::new(config.rate_limit_reads_per_minute),
+                connects: Budget::new(config.rate_limit_connects_per_minute),
                 clock: DefaultClock::default(),
             })
         })
@@ -117,6 +122,7 @@ impl RateLimits {
             Bucket::Messages => &self.messages,
             Bucket::Writes => &self.writes,
             Bucket::Reads => &self.reads,
+            Bucket::Connects => &self.connects,
         }
     }
 
@@ -158,7 +164,13 @@ impl RateLimits {
 
     /// Forgets idle callers so memory stays bounded; call periodically.
     pub fn prune(&self) {
-        for budget in [&self.auth, &self.messages, &self.writes, &self.reads] {
+        for budget in [
+            &self.auth,
+            &self.messages,
+            &self.writes,
+            &self.reads,
+            &self.connects,
+        ] {
             budget.limiter.retain_recent();
             budget.limiter.shrink_to_fit();
         }

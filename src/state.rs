@@ -27,6 +27,8 @@ pub struct Settings {
     pub max_channels_per_server: i64,
     /// Client events one socket may send per minute.
     pub socket_events_per_minute: u32,
+    /// Sockets one user may have open at once.
+    pub max_sockets_per_user: u32,
 }
 
 #[derive(Clone)]
@@ -75,6 +77,7 @@ impl AppState {
                 max_servers_per_user: i64::from(config.max_servers_per_user),
                 max_channels_per_server: i64::from(config.max_channels_per_server),
                 socket_events_per_minute: config.socket_events_per_minute,
+                max_sockets_per_user: config.max_sockets_per_user,
                 session_idle_ms: match config.session_idle_timeout.as_millis() {
                     0 => i64::MAX,
                     ms => i64::try_from(ms).unwrap_or(i64::MAX),

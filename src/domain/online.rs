@@ -24,25 +24,33 @@ pub struct Change {
     pub now: Status,
 }
 
+/// A user already has as many sockets open as they may.
+#[derive(Debug)]
+pub struct AtCapacity;
+
 #[derive(Default)]
 pub struct Presence {
     users: Mutex<HashMap<Snowflake, Entry>>,
 }
 
 impl Presence {
-    /// Counts a new socket; returns what others now see if it changed (the
-    /// user's first socket brings them online).
-    pub fn connect(&self, user: Snowflake) -> Option<Change> {
+    /// Counts a new socket, unless the user has `cap` open already;
+    /// returns what others now see if it changed (the user's first socket
+    /// brings them online).
+    pub fn connect(&self, user: Snowflake, cap: u32) -> Result<Option<Change>, AtCapacity> {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let entry = users.entry(user).or_insert(Entry {
             sockets: 0,
             status: Status::Online,
         });
+        if entry.sockets >= cap {
+            return Err(AtCapacity);
+        }
         entry.sockets += 1;
-        (entry.sockets == 1).then_some(Change {
+        Ok((entry.sockets == 1).then_some(Change {
             before: Status::Offline,
             now: entry.status.visible(),
-        })
+        }))
     }
 
     /// Forgets a socket; returns the change to `Offline` if it was the
@@ -149,8 +157,8 @@ mod tests {
             before: Status::Offline,
             now: Status::Online,
         };
-        assert_eq!(p.connect(u), Some(online));
-        assert_eq!(p.connect(u), None);
+        assert_eq!(p.connect(u, 8).unwrap(), Some(online));
+        assert_eq!(p.connect(u, 8).unwrap(), None);
         assert_eq!(p.disconnect(u), None);
         assert_eq!(p.status_of(u), Status::Online);
         let offline = Change {
@@ -162,10 +170,22 @@ mod tests {
     }
 
     #[test]
+    fn sockets_past_the_cap_are_not_counted() {
+        let p = Presence::default();
+        let u = Snowflake(1);
+        assert!(p.connect(u, 2).is_ok());
+        assert!(p.connect(u, 2).is_ok());
+        assert!(p.connect(u, 2).is_err());
+        assert_eq!(p.disconnect(u), None);
+        assert!(p.connect(u, 2).is_ok(), "a closed socket frees its place");
+        assert!(p.connect(u, 2).is_err());
+    }
+
+    #[test]
     fn invisible_users_look_offline() {
         let p = Presence::default();
         let u = Snowflake(1);
-        p.connect(u);
+        p.connect(u, 8).unwrap();
         let hidden = Change {
             before: Status::Online,
             now: Status::Offline,

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::auth::Actor;
 use crate::domain::model::PresenceUpdate;
+use crate::domain::online::AtCapacity;
 use crate::domain::values::PresenceStatus as Status;
 use crate::error::AppError;
 use crate::events::{Audience, Event, PresenceList};
@@ -101,10 +102,19 @@ async fn audiences(
 }
 
 /// A socket of `actor` opened.
-pub fn socket_opened(state: &AppState, actor: &Actor) {
-    if let Some(change) = state.presence.connect(actor.user_id) {
-        state.presence_queue.record(actor.user_id, change);
+///
+/// False, and nothing counted, when the user already has as many sockets
+/// open as they may (`--max-sockets-per-user`).
+pub fn socket_opened(state: &AppState, actor: &Actor) -> bool {
+    match state
+        .presence
+        .connect(actor.user_id, state.settings.max_sockets_per_user)
+    {
+        Ok(Some(change)) => state.presence_queue.record(actor.user_id, change),
+        Ok(None) => {}
+        Err(AtCapacity) => return false,
     }
+    true
 }
 
 /// A socket of `actor` closed.

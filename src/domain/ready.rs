@@ -15,6 +15,12 @@ use crate::store::Page;
 /// The most items of each kind `ready` carries.
 const READY_LIMIT: i64 = 1000;
 
+/// The most contacts (server members, friends: of each) whose presence
+/// `ready` looks up. A user in very large servers gets the online ones
+/// among the first of them; the others' changes arrive as
+/// `presence_updates`.
+const READY_CONTACTS: i64 = 10 * READY_LIMIT;
+
 /// What a client needs to draw its first screen.
 #[derive(Serialize)]
 pub struct Ready {
@@ -46,7 +52,7 @@ pub async fn ready(state: &AppState, actor: &Actor) -> Result<Ready, AppError> {
     let channels = store.visible_channels(user, &all).await?;
     let relationships = store.relationships_of(user, &all).await?;
     let presences = store
-        .contact_ids(user)
+        .contact_ids(user, READY_CONTACTS)
         .await?
         .into_iter()
         .map(|id| PresenceUpdate {
@@ -54,6 +60,7 @@ pub async fn ready(state: &AppState, actor: &Actor) -> Result<Ready, AppError> {
             status: state.presence.status_of(id),
         })
         .filter(|p| p.status != PresenceStatus::Offline)
+        .take(READY_LIMIT as usize)
         .collect();
     Ok(Ready {
         user: me,

@@ -198,12 +198,19 @@ async fn unknown_event(s: SocketRef, ack: AckSender) {
     let _ = ack.send(&error_ack(&e));
 }
 
+/// Marks a socket counted in presence (and in its user's socket cap).
+#[derive(Clone, Copy)]
+pub struct Counted;
+
 /// A user's last socket closing takes them offline.
 async fn disconnect(
+    s: SocketRef,
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     reason: DisconnectReason,
 ) {
     tracing::debug!(user = %actor.user_id, %reason, "socket disconnected");
-    presence::socket_closed(&app, &actor);
+    if s.extensions.get::<Counted>().is_some() {
+        presence::socket_closed(&app, &actor);
+    }
 }

@@ -23,9 +23,11 @@ use socketioxide::{ParserConfig, SocketIo};
 use crate::auth::credentials::{choose_token, find_session_by_hash};
 use crate::auth::token::hash_token;
 use crate::auth::{Actor, Intent};
+use crate::client_addr::ClientIp;
 use crate::config::Config;
 use crate::domain::{presence, ready};
 use crate::id::Snowflake;
+use crate::limits::{Bucket, Caller};
 use crate::state::AppState;
 
 /// Packets queued for one socket before it counts as not reading; a socket
@@ -104,13 +106,32 @@ pub fn session_room(id: Snowflake) -> String {
     format!("x:{id}")
 }
 
-/// The `connect_error` a refused handshake gets: `{"message": "unauthorized"}`.
+/// Why a handshake is refused; the `connect_error` a client gets is
+/// `{"message": "unauthorized" | "rate_limited" | "too_many_sockets"}`.
 #[derive(Debug)]
-pub struct Unauthorized;
+pub enum Refused {
+    Unauthorized,
+    RateLimited,
+    TooManySockets,
+}
 
-impl std::fmt::Display for Unauthorized {
+impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("unauthorized")
+        f.write_str(match self {
+            Refused::Unauthorized => "unauthorized",
+            Refused::RateLimited => "rate_limited",
+            Refused::TooManySockets => "too_many_sockets",
+        })
+    }
+}
+
+/// Spends one handshake of `caller`, when limits are on.
+fn admit_connect(app: &AppState, caller: Caller) -> Result<(), Refused> {
+    match &app.rate_limits {
+        Some(limits) => limits
+            .admit(Bucket::Connects, caller)
+            .map_err(|_| Refused::RateLimited),
+        None => Ok(()),
     }
 }
 
@@ -129,18 +150,24 @@ async fn authenticate(
     s: SocketRef,
     State(app): State<AppState>,
     TryData(auth): TryData<Value>,
-) -> Result<(), Unauthorized> {
+) -> Result<(), Refused> {
     let given = auth
         .ok()
         .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
-    let headers = &s.req_parts().headers;
-    let (token, via) = choose_token(headers, given).map_err(|_| Unauthorized)?;
+    let parts = s.req_parts();
+    admit_connect(
+        &app,
+        Caller::Addr(ClientIp::of(&parts.extensions).limit_key()),
+    )?;
+    let headers = &parts.headers;
+    let (token, via) = choose_token(headers, given).map_err(|_| Refused::Unauthorized)?;
     let key = handlers::SessionKey(hash_token(&token));
     let session = find_session_by_hash(&app, &key.0)
         .await
-        .map_err(|_| Unauthorized)?;
-    let user =
-        Actor::admit(&app, headers, via, session, Intent::Handshake).map_err(|_| Unauthorized)?;
+        .map_err(|_| Refused::Unauthorized)?;
+    let user = Actor::admit(&app, headers, via, session, Intent::Handshake)
+        .map_err(|_| Refused::Unauthorized)?;
+    admit_connect(&app, Caller::User(user.user_id))?;
     s.extensions.insert(user);
     s.extensions.insert(key.clone());
     s.join(user_room(user.user_id));
@@ -151,16 +178,16 @@ async fn authenticate(
     let epoch = app.store.access_epoch();
     let servers = ready::joined_servers(&app, &user).await.map_err(|e| {
         tracing::error!(error = %e, "socket rooms");
-        Unauthorized
+        Refused::Unauthorized
     })?;
     s.join(servers.iter().copied().map(server_room).collect::<Vec<_>>());
     if !matches!(find_session_by_hash(&app, &key.0).await, Ok(Some(_))) {
-        return Err(Unauthorized);
+        return Err(Refused::Unauthorized);
     }
     if app.store.access_epoch() != epoch {
         let kept = ready::joined_servers(&app, &user)
             .await
-            .map_err(|_| Unauthorized)?;
+            .map_err(|_| Refused::Unauthorized)?;
         let lost: Vec<String> = servers
             .into_iter()
             .filter(|id| !kept.contains(id))
@@ -172,8 +199,12 @@ async fn authenticate(
     }
     handlers::register(&s, app.settings.socket_events_per_minute);
     // Counted here, with the disconnect handler in place, so that every
-    // counted socket is also uncounted.
-    presence::socket_opened(&app, &user);
+    // counted socket is also uncounted (the handler uncounts only sockets
+    // marked `Counted`).
+    if !presence::socket_opened(&app, &user) {
+        return Err(Refused::TooManySockets);
+    }
+    s.extensions.insert(handlers::Counted);
     Ok(())
 }
 

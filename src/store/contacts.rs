@@ -124,19 +124,38 @@ impl Store {
         Ok(rooms)
     }
 
-    /// Everyone who shares a server with `user`, and their friends.
-    pub async fn contact_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
+    /// Everyone who shares a server with `user`, and their friends: at
+    /// most `limit` of each.
+    pub async fn contact_ids(
+        &self,
+        user: Snowflake,
+        limit: i64,
+    ) -> Result<Vec<Snowflake>, AppError> {
         let mut ids = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT DISTINCT m.user_id FROM members m
                  WHERE m.server_id IN (SELECT server_id FROM members WHERE user_id = $1)
-                   AND m.user_id <> $1",
+                   AND m.user_id <> $1
+                 LIMIT $2",
             )
             .bind(user.0)
+            .bind(limit)
             .fetch_all(pool)
             .await
         })?;
-        ids.extend(self.friend_ids(user).await?.into_iter().map(|s| s.0));
+        let friends = on_reader!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CASE WHEN user_low = $1 THEN user_high ELSE user_low END
+                 FROM relationships
+                 WHERE (user_low = $1 OR user_high = $1) AND status = 'accepted'
+                 LIMIT $2",
+            )
+            .bind(user.0)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        ids.extend(friends);
         ids.sort_unstable();
         ids.dedup();
         Ok(ids.into_iter().map(Snowflake).collect())

@@ -125,3 +125,82 @@ async fn an_event_from_a_socket_whose_session_ended_unseen_is_refused() {
         "nothing was posted"
     );
 }
+
+/// The `connect_error` message of a refused handshake, or `None` if the
+/// socket connected.
+async fn refusal(app: &TestApp, token: &str, forwarded_for: &str) -> Option<String> {
+    SocketClient::connect(
+        app,
+        Some(json!({ "token": token })),
+        &[("x-forwarded-for", forwarded_for)],
+    )
+    .await
+    .err()
+    .map(|data| data["message"].as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn a_user_holds_at_most_the_configured_number_of_sockets() {
+    let app = spawn_app_with(|c| c.max_sockets_per_user = 3).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let mut open = open_sockets(&app, &alice, 3).await;
+    assert_eq!(open.len(), 3);
+    assert_eq!(
+        refusal(&app, &alice.token, "-").await.as_deref(),
+        Some("too_many_sockets")
+    );
+    // Another session of the same user counts too; another user does not.
+    let phone = app.login("alice").await;
+    assert_eq!(
+        refusal(&app, &phone.token, "-").await.as_deref(),
+        Some("too_many_sockets")
+    );
+    assert_eq!(refusal(&app, &bob.token, "-").await, None);
+    // A closed socket frees its place.
+    drop(open.pop());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while refusal(&app, &alice.token, "-").await.is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn socket_handshakes_are_throttled_per_address_and_per_user() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits = true;
+        c.rate_limit_connects_per_minute = 3;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let (x, y) = ("198.51.100.1", "198.51.100.2");
+    for _ in 0..3 {
+        assert_eq!(refusal(&app, &alice.token, x).await, None);
+    }
+    assert_eq!(
+        refusal(&app, &alice.token, x).await.as_deref(),
+        Some("rate_limited")
+    );
+    // Alice's own budget is spent, from any address.
+    assert_eq!(
+        refusal(&app, &alice.token, y).await.as_deref(),
+        Some("rate_limited")
+    );
+    // Address y still had room for Bob; address x has none for anyone,
+    // made-up tokens included.
+    assert_eq!(refusal(&app, &bob.token, y).await, None);
+    assert_eq!(
+        refusal(&app, &bob.token, x).await.as_deref(),
+        Some("rate_limited")
+    );
+    assert_eq!(
+        refusal(&app, "made-up", x).await.as_deref(),
+        Some("rate_limited")
+    );
+}

@@ -202,7 +202,8 @@ impl Ctx {
     }
 
     /// Guildhall on `database_url`, with REST rate limits off and the socket
-    /// event budget raised so that the bench measures work, not refusals.
+    /// event budget and socket cap raised so that the bench measures work,
+    /// not refusals.
     pub fn guildhall(&self, database_url: &str, tag: &str) -> Launch {
         Launch::new(
             &format!("guildhall-{tag}"),
@@ -216,6 +217,10 @@ impl Ctx {
                 "false",
                 "--socket-events-per-minute",
                 "1000000000",
+                // Fan-out and memory scenarios share a few accounts over
+                // thousands of sockets.
+                "--max-sockets-per-user",
+                "1000000",
                 "--login-attempts-per-minute",
                 "1000000",
             ],
