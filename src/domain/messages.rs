@@ -158,10 +158,15 @@ pub async fn edit_message(
         .message(id, actor.user_id)
         .await?
         .ok_or(AppError::NotFound("message"))?;
-    state.events.publish(
-        channel_audience(&channel),
-        Event::MessageUpdate(message.clone()),
-    );
+    // Every reader gets the same copy: `me` is the editor's in the answer
+    // only, never broadcast as if it were each reader's.
+    let mut shared = message.clone();
+    for reaction in &mut shared.reactions {
+        reaction.me = false;
+    }
+    state
+        .events
+        .publish(channel_audience(&channel), Event::MessageUpdate(shared));
     Ok(message)
 }
 

@@ -18,7 +18,8 @@ use crate::store::Page;
 pub struct AddReaction {
     #[schema(value_type = String)]
     pub message_id: Snowflake,
-    /// One Unicode emoji, or `:name:` of 2-32 word characters.
+    /// One Unicode emoji (custom `:name:` emojis are refused until servers
+    /// can have their own). A message holds at most 20 different emojis.
     pub emoji: String,
 }
 

@@ -151,6 +151,10 @@ impl Store {
         self.memo.epoch()
     }
 
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.db, Db::Postgres(_))
+    }
+
     /// `"sqlite"` or `"postgres"`, for logs.
     pub fn backend(&self) -> &'static str {
         match self.db {

@@ -34,13 +34,61 @@ const REACTION_SELECT: &str =
     "SELECT r.id, r.message_id, m.channel_id, r.user_id, r.emoji, r.created_at
      FROM reactions r JOIN messages m ON m.id = r.message_id";
 
+/// Different emojis one message may hold, as on Discord. With one
+/// reaction per user, message and emoji, this also bounds each user's
+/// reactions on a message.
+pub const MAX_EMOJIS_PER_MESSAGE: i64 = 20;
+
+fn too_many_emojis() -> AppError {
+    AppError::limit_reached(format!(
+        "a message holds at most {MAX_EMOJIS_PER_MESSAGE} different emojis"
+    ))
+}
+
+/// In a writer transaction `$tx`: (different emojis on `$message`,
+/// reactions with `$emoji` there), leaving out reaction `$except`. A macro
+/// because the same text runs on either database's connection type.
+macro_rules! emojis_on {
+    ($tx:expr, $message:expr, $emoji:expr, $except:expr) => {
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT COUNT(DISTINCT emoji), COUNT(CASE WHEN emoji = $2 THEN 1 END)
+             FROM reactions WHERE message_id = $1 AND id <> $3",
+        )
+        .bind($message.0)
+        .bind($emoji)
+        .bind($except.map_or(0, |id: Snowflake| id.0))
+        .fetch_one($tx)
+    };
+}
+
+/// On PostgreSQL, makes concurrent reaction writes on `$message` wait for
+/// each other until commit, so that the count read before a write still
+/// holds at the write. (SQLite has one writer: they are serial already.)
+macro_rules! lock_message {
+    ($tx:expr, $message:expr) => {
+        sqlx::query("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE")
+            .bind($message.0)
+            .execute($tx)
+    };
+}
+
 fn already_reacted() -> AppError {
     AppError::conflict("already_reacted", "you already reacted with that emoji")
 }
 
 impl Store {
     pub async fn add_reaction(&self, reaction: &Reaction) -> Result<(), AppError> {
-        let result = on_writer!(self, |pool| {
+        let postgres = self.is_postgres();
+        let result = on_writer!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            if postgres {
+                lock_message!(&mut *tx, reaction.message_id).await?;
+            }
+            let (distinct, same) =
+                emojis_on!(&mut *tx, reaction.message_id, &reaction.emoji, None).await?;
+            if same == 0 && distinct >= MAX_EMOJIS_PER_MESSAGE {
+                return Ok(Err(too_many_emojis()));
+            }
             sqlx::query(
                 "INSERT INTO reactions (id, message_id, user_id, emoji, created_at, channel_id)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -51,10 +99,17 @@ impl Store {
             .bind(&reaction.emoji)
             .bind(reaction.id.timestamp_ms())
             .bind(reaction.channel_id.0)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        });
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Ok(()))
+        }
+        .await);
+        let result = match result {
+            Ok(Err(refused)) => return Err(refused),
+            Ok(Ok(())) => Ok(()),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(_) => {
                 self.recent.apply(
@@ -116,14 +171,37 @@ impl Store {
         reaction: &Reaction,
         emoji: &Emoji,
     ) -> Result<bool, AppError> {
-        let result = on_writer!(self, |pool| {
-            sqlx::query("UPDATE reactions SET emoji = $2 WHERE id = $1")
+        let postgres = self.is_postgres();
+        let result = on_writer!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            if postgres {
+                lock_message!(&mut *tx, reaction.message_id).await?;
+            }
+            let (distinct, same) = emojis_on!(
+                &mut *tx,
+                reaction.message_id,
+                emoji.as_str(),
+                Some(reaction.id)
+            )
+            .await?;
+            if same == 0 && distinct >= MAX_EMOJIS_PER_MESSAGE {
+                return Ok(Err(too_many_emojis()));
+            }
+            let done = sqlx::query("UPDATE reactions SET emoji = $2 WHERE id = $1")
                 .bind(reaction.id.0)
                 .bind(emoji.as_str())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        });
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Ok(done))
+        }
+        .await);
+        let result = match result {
+            Ok(Err(refused)) => return Err(refused),
+            Ok(Ok(done)) => Ok(done),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(done) => {
                 self.recent.apply(
