@@ -119,12 +119,23 @@ pub fn can_read_channel(access: ChannelAccess) -> Result<(), AppError> {
 pub fn can_post_in_channel(access: ChannelAccess) -> Result<(), AppError> {
     can_read_channel(access)?;
     if let ChannelAccess::Direct { blocked: true, .. } = access {
-        return Err(AppError::forbidden(
-            "blocked",
-            "you cannot message this user",
-        ));
+        return Err(blocked());
     }
     Ok(())
+}
+
+fn blocked() -> AppError {
+    AppError::forbidden("blocked", "you cannot message this user")
+}
+
+/// The refusal of a post whose author could post when it was checked, but
+/// no longer when it was written (kicked, left, blocked, or the channel
+/// deleted meanwhile): what the check would now answer.
+pub fn lost_access(checked: ChannelAccess) -> AppError {
+    match checked {
+        ChannelAccess::Direct { .. } => blocked(),
+        ChannelAccess::Server(_) => AppError::NotFound("channel"),
+    }
 }
 
 /// Renaming or deleting a channel: admins of its server. DM channels have

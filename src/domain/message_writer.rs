@@ -21,6 +21,7 @@ use crate::domain::model::{Author, Message};
 use crate::error::AppError;
 use crate::events::{Audience, Event, EventBus};
 use crate::id::{IdGenerator, Snowflake};
+use crate::perms::{self, ChannelAccess};
 use crate::store::{Store, time_from_ms};
 
 /// The most posts one group commit takes: one multi-row insert.
@@ -40,6 +41,9 @@ pub struct NewMessage {
     pub nonce: Option<String>,
     /// Who receives its `message_create`.
     pub audience: Audience,
+    /// The author's access to the channel, as checked: the store writes the
+    /// message only if it still holds, else this says what was lost.
+    pub access: ChannelAccess,
 }
 
 struct Job {
@@ -79,23 +83,28 @@ async fn run(store: Store, ids: Arc<IdGenerator>, events: EventBus, mut jobs: mp
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let messages: Vec<Message> = batch.iter().map(|job| stamp(&ids, &job.message)).collect();
         let refs: Vec<&Message> = messages.iter().collect();
-        let results: Vec<Result<(), AppError>> = match store.insert_messages(&refs).await {
-            Ok(()) => batch.iter().map(|_| Ok(())).collect(),
-            // One bad insert (say, its channel was just deleted) must not
-            // fail the others: retry each on its own, in order.
+        let results: Vec<Result<bool, AppError>> = match store.insert_messages(&refs).await {
+            Ok(inserted) => refs.iter().map(|m| Ok(inserted.contains(&m.id))).collect(),
+            // One bad insert (say, a reply to a message just deleted) must
+            // not fail the others: retry each on its own, in order.
             Err(_) => {
                 let mut results = Vec::with_capacity(refs.len());
                 for m in &refs {
-                    results.push(store.insert_messages(&[m]).await);
+                    results.push(store.insert_messages(&[m]).await.map(|ids| !ids.is_empty()));
                 }
                 results
             }
         };
         for ((job, message), result) in batch.drain(..).zip(messages).zip(results) {
-            let answer = result.map(|()| {
-                events.publish(job.message.audience, Event::MessageCreate(message.clone()));
-                message
-            });
+            let answer = match result {
+                Ok(true) => {
+                    events.publish(job.message.audience, Event::MessageCreate(message.clone()));
+                    Ok(message)
+                }
+                // The author lost the right to post between check and write.
+                Ok(false) => Err(perms::lost_access(job.message.access)),
+                Err(e) => Err(e),
+            };
             let _ = job.done.send(answer);
         }
     }

@@ -71,6 +71,7 @@ pub async fn create_message(
             reply_to: input.reply_to,
             nonce,
             audience: channel_audience(&channel),
+            access,
         })
         .await
 }

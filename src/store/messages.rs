@@ -4,7 +4,7 @@
 //! statement per batch); the group-commit writer that forms the batches,
 //! gives ids and publishes in commit order is `domain::message_writer`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::domain::model::{Author, Message, ReactionSummary};
@@ -13,9 +13,29 @@ use crate::id::Snowflake;
 use crate::store::recent::{self, Cached, CachedReaction, Change, Listed};
 use crate::store::{Page, Store, on_reader, on_writer, placeholders, time_from_ms};
 
-/// The head of the multi-row message insert; `push_values` adds the rows.
+/// The head of the multi-row message insert: `push_values` adds the rows
+/// of `v`, then `INSERT_WHERE_ALLOWED` follows.
 const INSERT_MESSAGES: &str =
-    "INSERT INTO messages (id, channel_id, author_id, content, reply_to, created_at) ";
+    "WITH v (id, channel_id, author_id, content, reply_to, created_at) AS (";
+
+/// Inserts only the rows whose author may still post in their channel at
+/// the moment of the write: a member of its server, or a party of a DM
+/// that neither party has blocked. A kick, a leave or a block committed
+/// after the domain checked the post, but before this statement, refuses
+/// the post instead of letting it land. A channel deleted meanwhile drops
+/// its rows the same way. The ids inserted come back.
+const INSERT_WHERE_ALLOWED: &str = ")
+    INSERT INTO messages (id, channel_id, author_id, content, reply_to, created_at)
+    SELECT v.id, v.channel_id, v.author_id, v.content, v.reply_to, v.created_at
+    FROM v JOIN channels c ON c.id = v.channel_id
+    WHERE CASE WHEN c.server_id IS NOT NULL
+        THEN EXISTS (SELECT 1 FROM members mb
+                     WHERE mb.server_id = c.server_id AND mb.user_id = v.author_id)
+        ELSE v.author_id IN (c.dm_low, c.dm_high) AND NOT EXISTS (
+            SELECT 1 FROM relationships r
+            WHERE r.user_low = c.dm_low AND r.user_high = c.dm_high AND r.status = 'blocked')
+    END
+    RETURNING id";
 
 /// Where a message is and who wrote it: what permission checks need
 /// before the message itself.
@@ -72,13 +92,18 @@ pub const MAX_INSERT_ROWS: usize = 1024;
 
 impl Store {
     /// Inserts `messages` (at most `MAX_INSERT_ROWS`) in one multi-row
-    /// statement: one round trip, all or none. A message whose channel no
-    /// longer exists fails the batch with 404 `channel`.
-    pub async fn insert_messages(&self, messages: &[&Message]) -> Result<(), AppError> {
+    /// statement, one round trip, leaving out those whose author may no
+    /// longer post there (`INSERT_WHERE_ALLOWED`); returns the ids
+    /// inserted. A failure (say, a reply to a message just deleted) fails
+    /// the whole batch.
+    pub async fn insert_messages(
+        &self,
+        messages: &[&Message],
+    ) -> Result<HashSet<Snowflake>, AppError> {
         if messages.is_empty() {
-            return Ok(());
+            return Ok(HashSet::new());
         }
-        let result = on_writer!(self, |pool| {
+        let inserted = on_writer!(self, |pool| {
             sqlx::QueryBuilder::new(INSERT_MESSAGES)
                 .push_values(messages, |mut row, m| {
                     row.push_bind(m.id.0)
@@ -88,19 +113,23 @@ impl Store {
                         .push_bind(m.reply_to.map(|r| r.0))
                         .push_bind(m.id.timestamp_ms());
                 })
-                .build()
-                .execute(pool)
+                .push(INSERT_WHERE_ALLOWED)
+                .build_query_scalar::<i64>()
+                .fetch_all(pool)
                 .await
-                .map(|_| ())
         });
-        match result {
-            Ok(()) => {
-                self.recent.posted(messages);
-                Ok(())
-            }
-            Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("channel")),
-            Err(e) => Err(e.into()),
-        }
+        let inserted: HashSet<Snowflake> = match inserted {
+            Ok(ids) => ids.into_iter().map(Snowflake).collect(),
+            Err(e) if is_foreign_key_violation(&e) => return Err(AppError::NotFound("channel")),
+            Err(e) => return Err(e.into()),
+        };
+        let kept: Vec<&Message> = messages
+            .iter()
+            .copied()
+            .filter(|m| inserted.contains(&m.id))
+            .collect();
+        self.recent.posted(&kept);
+        Ok(inserted)
     }
 
     /// One message with its author (no reactions: a new message has none).

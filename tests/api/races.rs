@@ -1,0 +1,152 @@
+//! Security, second round: races between a check and a write. Each write
+//! is conditional on the state that was checked, so a change that lands
+//! between the two wins.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use guildhall::domain::message_writer::NewMessage;
+use guildhall::events::Audience;
+use guildhall::id::Snowflake;
+use guildhall::perms::ChannelAccess;
+
+use crate::helpers::{TestApp, TestUser, block, member_path, spawn_app};
+
+fn snowflake(id: &str) -> Snowflake {
+    Snowflake(id.parse().unwrap())
+}
+
+/// A post by `author` in `channel` that passed its checks with `access`,
+/// handed to the message writer as the domain does after checking.
+async fn post_checked_earlier(
+    app: &TestApp,
+    author: &TestUser,
+    channel: &str,
+    access: ChannelAccess,
+    audience: Audience,
+) -> Result<guildhall::domain::model::Message, guildhall::error::AppError> {
+    let author = app
+        .state
+        .store
+        .author(snowflake(&author.id))
+        .await
+        .unwrap()
+        .unwrap();
+    app.state
+        .messages
+        .post(NewMessage {
+            channel_id: snowflake(channel),
+            author,
+            content: "checked before, written after".into(),
+            reply_to: None,
+            nonce: None,
+            audience,
+            access,
+        })
+        .await
+}
+
+async fn contents(app: &TestApp, viewer: &TestUser, channel: &str) -> Vec<Value> {
+    let (status, list) = app
+        .get(&format!("/messages?channel_id={channel}"), viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_post_checked_before_a_kick_and_written_after_it_is_refused() {
+    let app = spawn_app().await;
+    let g = app.guild().await;
+    let kicked = app.delete(&member_path(&g, &g.member), &g.owner).await;
+    assert!(kicked.0.is_success(), "{kicked:?}");
+    let refused = post_checked_earlier(
+        &app,
+        &g.member,
+        &g.channel_id,
+        ChannelAccess::Server(Some(guildhall::domain::values::Role::Member)),
+        Audience::Server(snowflake(&g.server_id)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert!(contents(&app, &g.owner, &g.channel_id).await.is_empty());
+    // A member's post written the same way lands.
+    let landed = post_checked_earlier(
+        &app,
+        &g.admin,
+        &g.channel_id,
+        ChannelAccess::Server(Some(guildhall::domain::values::Role::Admin)),
+        Audience::Server(snowflake(&g.server_id)),
+    )
+    .await;
+    assert!(landed.is_ok(), "{landed:?}");
+}
+
+#[tokio::test]
+async fn a_dm_post_checked_before_a_block_and_written_after_it_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let (status, dm) = app
+        .post("/channels", &alice, json!({"recipient_id": bob.id}))
+        .await;
+    assert!(status.is_success(), "{dm}");
+    let dm_id = dm["id"].as_str().unwrap().to_string();
+    block(&app, &bob, &alice).await;
+    let audience = Audience::Users(vec![snowflake(&alice.id), snowflake(&bob.id)]);
+    let refused = post_checked_earlier(
+        &app,
+        &alice,
+        &dm_id,
+        ChannelAccess::Direct {
+            participant: true,
+            blocked: false,
+        },
+        audience,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.code(), "blocked");
+    assert!(contents(&app, &alice, &dm_id).await.is_empty());
+}
+
+#[tokio::test]
+async fn posts_racing_a_kick_either_land_before_it_or_are_refused() {
+    let app = spawn_app().await;
+    let g = app.guild().await;
+    let posts = (0..40).map(|i| {
+        app.client
+            .post(app.url("/messages"))
+            .bearer_auth(&g.member.token)
+            .json(&json!({"channel_id": g.channel_id, "content": format!("race {i}")}))
+            .send()
+    });
+    let kick = async {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        app.delete(&member_path(&g, &g.member), &g.owner).await
+    };
+    let (answers, kicked) = tokio::join!(futures_util::future::join_all(posts), kick);
+    assert!(kicked.0.is_success());
+    let mut accepted = Vec::new();
+    for (i, answer) in answers.into_iter().enumerate() {
+        let status = answer.unwrap().status();
+        match status {
+            StatusCode::CREATED => accepted.push(Value::from(format!("race {i}"))),
+            StatusCode::NOT_FOUND => {}
+            other => panic!("post {i}: {other}"),
+        }
+    }
+    let mut stored = contents(&app, &g.owner, &g.channel_id).await;
+    stored.sort_by_key(|v| v.to_string());
+    accepted.sort_by_key(|v| v.to_string());
+    assert_eq!(
+        stored, accepted,
+        "exactly the acknowledged posts are stored"
+    );
+}
