@@ -60,15 +60,21 @@ pub async fn login(
         None => (None, None),
     };
     // Same work and same answer whether the account exists or not.
-    if !state.hashers.verify(&input.password, stored).await? {
+    if !state
+        .hashers
+        .verify(&input.password, stored.clone())
+        .await?
+    {
         return Err(bad_credentials());
     }
-    let user_id = user_id.ok_or_else(bad_credentials)?;
+    let (Some(user_id), Some(stored)) = (user_id, stored) else {
+        return Err(bad_credentials());
+    };
     let token = random_token();
     let csrf_token = random_token();
     let now = now_ms();
     let expires_at = now + state.settings.session_ttl_ms;
-    state
+    let opened = state
         .store
         .create_session(NewSession {
             id: state.ids.next(),
@@ -82,8 +88,13 @@ pub async fn login(
                 .filter(|c| !c.is_control())
                 .take(256)
                 .collect::<String>(),
+            password_hash: &stored,
         })
         .await?;
+    if !opened {
+        // The password changed while this login checked the old one.
+        return Err(bad_credentials());
+    }
     let user = state
         .store
         .user(user_id, Some(user_id))

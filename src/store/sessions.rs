@@ -43,27 +43,39 @@ pub struct NewSession<'a> {
     pub now: i64,
     pub expires_at: i64,
     pub user_agent: &'a str,
+    /// The password hash the login was checked against.
+    pub password_hash: &'a str,
 }
 
 impl Store {
-    pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), AppError> {
-        on_writer!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, expires_at, last_used_at, user_agent)
-                 VALUES ($1, $2, $3, $4, $5, $6, $5, $7)",
-            )
-            .bind(new.id.0)
-            .bind(new.user_id.0)
-            .bind(new.token_hash)
-            .bind(new.csrf_token)
-            .bind(new.now)
-            .bind(new.expires_at)
-            .bind(new.user_agent)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
+    /// Stores a new session, only if the user's password hash is still the
+    /// one the login checked: a password change that committed since then
+    /// (and ended the sessions it found) refuses this one too, so no session
+    /// opened with the old password outlives the change. On PostgreSQL the
+    /// user row is share-locked, so a change in flight waits for this
+    /// insert (and then ends it) or this insert waits for the change (and
+    /// then finds the new hash). False: refused.
+    pub async fn create_session(&self, new: NewSession<'_>) -> Result<bool, AppError> {
+        let sql = format!(
+            "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, expires_at, last_used_at, user_agent)
+             SELECT $1, $2, $3, $4, $5, $6, $5, $7 FROM users WHERE id = $2 AND password_hash = $8{}",
+            if self.is_postgres() { " FOR SHARE" } else { "" }
+        );
+        let done = on_writer!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(new.id.0)
+                .bind(new.user_id.0)
+                .bind(new.token_hash)
+                .bind(new.csrf_token)
+                .bind(new.now)
+                .bind(new.expires_at)
+                .bind(new.user_agent)
+                .bind(new.password_hash)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
-        Ok(())
+        Ok(done > 0)
     }
 
     /// The session of a live account with this token hash, unless it

@@ -150,3 +150,85 @@ async fn posts_racing_a_kick_either_land_before_it_or_are_refused() {
         "exactly the acknowledged posts are stored"
     );
 }
+
+#[tokio::test]
+async fn a_login_checked_against_the_old_password_opens_no_session_after_a_change() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let id = snowflake(&alice.id);
+    let old = app.state.store.password_hash(id).await.unwrap().unwrap();
+    let changed = app
+        .put(
+            &format!("/users/{}", alice.id),
+            &alice,
+            json!({"password": "a brand new password", "current_password": crate::helpers::PASSWORD}),
+        )
+        .await;
+    assert_eq!(changed.0, StatusCode::OK, "{changed:?}");
+    let new = app.state.store.password_hash(id).await.unwrap().unwrap();
+    let session = |hash: &'static str, password_hash: String| {
+        let app = &app;
+        async move {
+            app.state
+                .store
+                .create_session(guildhall::store::sessions::NewSession {
+                    id: app.state.ids.next(),
+                    user_id: id,
+                    token_hash: hash,
+                    csrf_token: "csrf",
+                    now: 1,
+                    expires_at: i64::MAX,
+                    user_agent: "test",
+                    password_hash: &password_hash,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!session("checked-before", old).await, "refused");
+    assert!(
+        session("checked-after", new).await,
+        "the new hash opens one"
+    );
+}
+
+#[tokio::test]
+async fn logins_racing_a_password_change_leave_no_session_with_the_old_password() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let logins = (0..6).map(|_| {
+        app.client
+            .post(app.url("/auth/login"))
+            .json(&json!({"username": "alice", "password": crate::helpers::PASSWORD}))
+            .send()
+    });
+    let path = format!("/users/{}", alice.id);
+    let change = app.put(
+        &path,
+        &alice,
+        json!({"password": "a brand new password", "current_password": crate::helpers::PASSWORD}),
+    );
+    let (answers, changed) = tokio::join!(futures_util::future::join_all(logins), change);
+    assert_eq!(changed.0, StatusCode::OK, "{changed:?}");
+    for answer in answers {
+        let res = answer.unwrap();
+        if res.status() != StatusCode::OK {
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            continue;
+        }
+        let body: Value = res.json().await.unwrap();
+        let token = body["token"].as_str().unwrap();
+        let me = app
+            .client
+            .get(app.url("/auth/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            me.status(),
+            StatusCode::UNAUTHORIZED,
+            "an old-password session survived"
+        );
+    }
+}
