@@ -62,7 +62,7 @@ async fn set_status(
     let blocked_by = (status == RelationshipStatus::Blocked).then_some(actor.user_id);
     let updated = state
         .store
-        .set_relationship_status(rel.id, status, blocked_by, now_ms())
+        .set_relationship_status(rel, status, blocked_by, now_ms())
         .await?
         .ok_or(AppError::NotFound("relationship"))?;
     announce(state, &updated);
@@ -73,6 +73,25 @@ fn blocked() -> AppError {
     AppError::forbidden("blocked", "you cannot befriend this user")
 }
 
+/// Attempts at a relationship write whose state changed between the read
+/// and the write (the store writes only if it did not): each attempt reads
+/// and judges again.
+const ATTEMPTS: usize = 3;
+
+/// Runs `attempt` again while the store answers `relationship_changed`.
+async fn judged_afresh<T, F: Future<Output = Result<T, AppError>>>(
+    mut attempt: impl FnMut() -> F,
+) -> Result<T, AppError> {
+    let mut left = ATTEMPTS;
+    loop {
+        left -= 1;
+        match attempt().await {
+            Err(e) if left > 0 && e.code() == "relationship_changed" => continue,
+            done => return done,
+        }
+    }
+}
+
 /// Sends a friend request, accepts the other side's pending request, or
 /// blocks. Returns the relationship and whether a new one was created.
 pub async fn create_relationship(
@@ -80,8 +99,17 @@ pub async fn create_relationship(
     actor: &Actor,
     input: CreateRelationship,
 ) -> Result<(Relationship, bool), AppError> {
-    let friend = input.friend_id;
-    let want = input.status.unwrap_or(RelationshipStatus::Pending);
+    let (friend, want) = (input.friend_id, input.status);
+    judged_afresh(|| create_once(state, actor, friend, want)).await
+}
+
+async fn create_once(
+    state: &AppState,
+    actor: &Actor,
+    friend: Snowflake,
+    want: Option<RelationshipStatus>,
+) -> Result<(Relationship, bool), AppError> {
+    let want = want.unwrap_or(RelationshipStatus::Pending);
     if want == RelationshipStatus::Accepted {
         return Err(AppError::invalid(
             "status",
@@ -178,12 +206,15 @@ pub async fn update_relationship(
     id: Snowflake,
     input: UpdateRelationship,
 ) -> Result<Relationship, AppError> {
-    let rel = visible(state, actor, id).await?;
-    perms::can_update_relationship(actor.user_id, &rel, input.status)?;
-    if rel.status == input.status {
-        return Ok(rel);
-    }
-    set_status(state, &rel, input.status, actor).await
+    judged_afresh(|| async {
+        let rel = visible(state, actor, id).await?;
+        perms::can_update_relationship(actor.user_id, &rel, input.status)?;
+        if rel.status == input.status {
+            return Ok(rel);
+        }
+        set_status(state, &rel, input.status, actor).await
+    })
+    .await
 }
 
 pub async fn delete_relationship(
@@ -191,11 +222,15 @@ pub async fn delete_relationship(
     actor: &Actor,
     id: Snowflake,
 ) -> Result<(), AppError> {
-    let rel = visible(state, actor, id).await?;
-    perms::can_delete_relationship(actor.user_id, &rel)?;
-    if !state.store.delete_relationship(id).await? {
-        return Err(AppError::NotFound("relationship"));
-    }
+    let rel = judged_afresh(|| async {
+        let rel = visible(state, actor, id).await?;
+        perms::can_delete_relationship(actor.user_id, &rel)?;
+        if !state.store.delete_relationship(&rel).await? {
+            return Err(AppError::NotFound("relationship"));
+        }
+        Ok(rel)
+    })
+    .await?;
     let audience = if rel.status == RelationshipStatus::Blocked {
         vec![actor.user_id]
     } else {

@@ -95,7 +95,8 @@ async fn update_relationship(
 /// Unfriend, cancel or decline a request, or unblock (the blocker only).
 #[utoipa::path(delete, path = "/friendlists/{id}", tag = "friendlists", params(("id" = String, Path)),
     security(("bearer" = []), ("session_cookie" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_relationship(
     State(state): State<AppState>,
     actor: Actor,

@@ -33,6 +33,13 @@ impl From<RelationshipRow> for Relationship {
 
 const RELATIONSHIP_SELECT: &str = "SELECT id, requester_id, addressee_id, status, blocked_by, created_at, updated_at FROM relationships";
 
+fn relationship_changed() -> AppError {
+    AppError::conflict(
+        "relationship_changed",
+        "the relationship changed meanwhile; read it again",
+    )
+}
+
 fn pair(a: Snowflake, b: Snowflake) -> (i64, i64) {
     if a < b { (a.0, b.0) } else { (b.0, a.0) }
 }
@@ -117,39 +124,57 @@ impl Store {
         }
     }
 
+    /// Moves `checked` (as the caller read and judged it) to `status`, only
+    /// if it is still in that state: an accept racing a block cannot erase
+    /// the block. `None`: it is gone; 409 `relationship_changed`: it
+    /// changed meanwhile.
     pub async fn set_relationship_status(
         &self,
-        id: Snowflake,
+        checked: &Relationship,
         status: RelationshipStatus,
         blocked_by: Option<Snowflake>,
         now: i64,
     ) -> Result<Option<Relationship>, AppError> {
         let updated = on_writer!(self, |pool| {
-            sqlx::query("UPDATE relationships SET status = $2, blocked_by = $3, updated_at = $4 WHERE id = $1")
-                .bind(id.0)
-                .bind(status)
-                .bind(blocked_by.map(|b| b.0))
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::query(
+                "UPDATE relationships SET status = $2, blocked_by = $3, updated_at = $4
+                 WHERE id = $1 AND status = $5 AND COALESCE(blocked_by, 0) = $6",
+            )
+            .bind(checked.id.0)
+            .bind(status)
+            .bind(blocked_by.map(|b| b.0))
+            .bind(now)
+            .bind(checked.status)
+            .bind(checked.blocked_by.map_or(0, |b| b.0))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
         });
-        let found = self.relationship(id).await;
+        let found = self.relationship(checked.id).await;
         match &found {
             Ok(Some(rel)) => self.forget_pair(rel.user_id, rel.friend_id),
             // Unknown pair: forget every channel access to be safe.
             _ => self.memo.forget_all_access(),
         }
-        updated?;
-        found
+        match (updated?, found?) {
+            (0, Some(_)) => Err(relationship_changed()),
+            (_, found) => Ok(found),
+        }
     }
 
-    pub async fn delete_relationship(&self, id: Snowflake) -> Result<bool, AppError> {
+    /// Deletes `checked`, only if it is still in the state the caller read
+    /// and judged. False: it is gone; 409 `relationship_changed`: it changed
+    /// meanwhile.
+    pub async fn delete_relationship(&self, checked: &Relationship) -> Result<bool, AppError> {
         let deleted = on_writer!(self, |pool| {
             sqlx::query_as::<_, (i64, i64)>(
-                "DELETE FROM relationships WHERE id = $1 RETURNING user_low, user_high",
+                "DELETE FROM relationships
+                 WHERE id = $1 AND status = $2 AND COALESCE(blocked_by, 0) = $3
+                 RETURNING user_low, user_high",
             )
-            .bind(id.0)
+            .bind(checked.id.0)
+            .bind(checked.status)
+            .bind(checked.blocked_by.map_or(0, |b| b.0))
             .fetch_optional(pool)
             .await
         });
@@ -158,7 +183,13 @@ impl Store {
             Ok(None) => {}
             Err(_) => self.memo.forget_all_access(),
         }
-        Ok(deleted?.is_some())
+        if deleted?.is_some() {
+            return Ok(true);
+        }
+        match self.relationship(checked.id).await? {
+            Some(_) => Err(relationship_changed()),
+            None => Ok(false),
+        }
     }
 
     /// A relationship decides whether their direct messages are blocked.

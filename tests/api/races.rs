@@ -232,3 +232,89 @@ async fn logins_racing_a_password_change_leave_no_session_with_the_old_password(
         );
     }
 }
+
+#[tokio::test]
+async fn a_relationship_write_judged_on_a_stale_state_changes_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let (_, request) = app
+        .post("/friendlists", &alice, json!({"friend_id": bob.id}))
+        .await;
+    let id = snowflake(request["id"].as_str().unwrap());
+    // Bob's accept was judged on the pending request...
+    let pending = app.state.store.relationship(id).await.unwrap().unwrap();
+    // ...and Alice blocks before it is written.
+    let blocked = app
+        .post(
+            "/friendlists",
+            &alice,
+            json!({"friend_id": bob.id, "status": "blocked"}),
+        )
+        .await;
+    assert!(blocked.0.is_success(), "{blocked:?}");
+    let stale = app
+        .state
+        .store
+        .set_relationship_status(
+            &pending,
+            guildhall::domain::values::RelationshipStatus::Accepted,
+            None,
+            1,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), "relationship_changed");
+    let stale = app
+        .state
+        .store
+        .delete_relationship(&pending)
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), "relationship_changed");
+    let (_, now) = app
+        .get(
+            &format!("/friendlists/{}", request["id"].as_str().unwrap()),
+            &alice,
+        )
+        .await;
+    assert_eq!(now["status"], "blocked", "the block stands: {now}");
+}
+
+#[tokio::test]
+async fn an_accept_racing_a_block_never_erases_the_block() {
+    let app = spawn_app().await;
+    for round in 0..5 {
+        let alice = app.user(&format!("alice{round}")).await;
+        let bob = app.user(&format!("bob{round}")).await;
+        let (_, request) = app
+            .post("/friendlists", &alice, json!({"friend_id": bob.id}))
+            .await;
+        let path = format!(
+            "/friendlists/{}",
+            request["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{request}"))
+        );
+        let accept = app.put(&path, &bob, json!({"status": "accepted"}));
+        let block = app.post(
+            "/friendlists",
+            &alice,
+            json!({"friend_id": bob.id, "status": "blocked"}),
+        );
+        let (accepted, blocked) = tokio::join!(accept, block);
+        assert!(blocked.0.is_success(), "{blocked:?}");
+        assert!(
+            accepted.0.is_success()
+                || [
+                    StatusCode::FORBIDDEN,
+                    StatusCode::NOT_FOUND,
+                    StatusCode::CONFLICT
+                ]
+                .contains(&accepted.0),
+            "{accepted:?}"
+        );
+        let (_, now) = app.get(&path, &alice).await;
+        assert_eq!(now["status"], "blocked", "round {round}: {now}");
+    }
+}
