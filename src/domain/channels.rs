@@ -97,12 +97,6 @@ pub async fn create_channel(
                 .await?
                 .and_then(|s| s.role);
             perms::can_act_on_server(role, ServerAction::ManageChannels)?;
-            let max = state.settings.max_channels_per_server;
-            if state.store.channel_count(server).await? >= max {
-                return Err(AppError::limit_reached(format!(
-                    "a server can have at most {max} channels"
-                )));
-            }
             let name = ChannelName::parse("name", input.name.unwrap_or_default())?;
             let topic = Topic::parse("topic", input.topic.unwrap_or_default())?;
             let id = state.ids.next();
@@ -116,7 +110,12 @@ pub async fn create_channel(
                 recipients: None,
                 created_at: crate::store::time_from_ms(id.timestamp_ms()),
             };
-            state.store.create_channel(&channel).await?;
+            let max = state.settings.max_channels_per_server;
+            if !state.store.create_channel(&channel, max).await? {
+                return Err(AppError::limit_reached(format!(
+                    "a server can have at most {max} channels"
+                )));
+            }
             state.events.publish(
                 channel_audience(&channel),
                 Event::ChannelCreate(channel.clone()),

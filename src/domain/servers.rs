@@ -41,15 +41,10 @@ pub struct UpdateMember {
     pub role: Role,
 }
 
-/// Refuses a user who already belongs to the most servers allowed.
-async fn check_server_quota(state: &AppState, user: Snowflake) -> Result<(), AppError> {
+/// The refusal of a user who already belongs to the most servers allowed.
+fn server_quota_reached(state: &AppState) -> AppError {
     let max = state.settings.max_servers_per_user;
-    if state.store.server_count(user).await? >= max {
-        return Err(AppError::limit_reached(format!(
-            "you can be in at most {max} servers"
-        )));
-    }
-    Ok(())
+    AppError::limit_reached(format!("you can be in at most {max} servers"))
 }
 
 /// Fetches a server with the actor's role, or 404 if absent.
@@ -72,7 +67,6 @@ pub async fn create_server(
     input: CreateServer,
 ) -> Result<Server, AppError> {
     let name = ServerName::parse("name", input.name)?;
-    check_server_quota(state, actor.user_id).await?;
     let owner = state
         .store
         .user(actor.user_id, None)
@@ -85,16 +79,20 @@ pub async fn create_server(
         general: channel,
     } = state
         .store
-        .create_server(NewServer {
-            id: state.ids.next(),
-            name: &name,
-            owner: actor.user_id,
-            owner_name: &owner_name,
-            owner_display_name: &owner.display_name,
-            general_channel_id: state.ids.next(),
-            now: now_ms(),
-        })
-        .await?;
+        .create_server(
+            NewServer {
+                id: state.ids.next(),
+                name: &name,
+                owner: actor.user_id,
+                owner_name: &owner_name,
+                owner_display_name: &owner.display_name,
+                general_channel_id: state.ids.next(),
+                now: now_ms(),
+            },
+            state.settings.max_servers_per_user,
+        )
+        .await?
+        .ok_or_else(|| server_quota_reached(state))?;
     let me = Audience::Users(vec![actor.user_id]);
     state
         .events
@@ -199,14 +197,19 @@ pub async fn accept_invite(
     if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(AppError::NotFound("invite"));
     }
-    check_server_quota(state, actor.user_id).await?;
     let (server_id, joined) = match state
         .store
-        .accept_invite(code, actor.user_id, now_ms())
+        .accept_invite(
+            code,
+            actor.user_id,
+            now_ms(),
+            state.settings.max_servers_per_user,
+        )
         .await?
     {
         Some(Accepted::Joined(id)) => (id, true),
         Some(Accepted::AlreadyMember(id)) => (id, false),
+        Some(Accepted::AtQuota) => return Err(server_quota_reached(state)),
         None => return Err(AppError::NotFound("invite")),
     };
     let (server, _) = server_and_role(state, actor, server_id).await?;

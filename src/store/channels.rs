@@ -5,7 +5,7 @@ use crate::domain::values::Role;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
 use crate::perms::ChannelAccess;
-use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
+use crate::store::{Page, Store, lock_row, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
@@ -74,24 +74,41 @@ pub struct ChannelChanges<'a> {
 }
 
 impl Store {
-    pub async fn create_channel(&self, channel: &Channel) -> Result<(), AppError> {
-        let result = on_writer!(self, |pool| {
+    /// Creates a server channel, unless its server already has `max`
+    /// (checked and written in one transaction: parallel creations cannot
+    /// pass it). False: the server is full.
+    pub async fn create_channel(&self, channel: &Channel, max: i64) -> Result<bool, AppError> {
+        let postgres = self.is_postgres();
+        let server = channel.server_id.map(|s| s.0);
+        let result = on_writer!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            lock_row!(&mut *tx, postgres, "servers", server).await?;
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE server_id = $1")
+                    .bind(server)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count >= max {
+                return Ok(false);
+            }
             sqlx::query(
                 "INSERT INTO channels (id, kind, server_id, name, topic, position, created_at)
                  VALUES ($1, 'text', $2, $3, $4, $5, $6)",
             )
             .bind(channel.id.0)
-            .bind(channel.server_id.map(|s| s.0))
+            .bind(server)
             .bind(&channel.name)
             .bind(&channel.topic)
             .bind(channel.position)
             .bind(channel.id.timestamp_ms())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        });
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        }
+        .await);
         match result {
-            Ok(_) => Ok(()),
+            Ok(created) => Ok(created),
             Err(e) if is_foreign_key_violation(&e) => Err(AppError::NotFound("server")),
             Err(e) => Err(e.into()),
         }

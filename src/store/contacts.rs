@@ -29,26 +29,6 @@ impl Store {
         Ok(ids.into_iter().map(Snowflake).collect())
     }
 
-    /// How many servers `user` belongs to.
-    pub async fn server_count(&self, user: Snowflake) -> Result<i64, AppError> {
-        Ok(on_reader!(self, |pool| {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM members WHERE user_id = $1")
-                .bind(user.0)
-                .fetch_one(pool)
-                .await
-        })?)
-    }
-
-    /// How many channels a server has.
-    pub async fn channel_count(&self, server: Snowflake) -> Result<i64, AppError> {
-        Ok(on_reader!(self, |pool| {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM channels WHERE server_id = $1")
-                .bind(server.0)
-                .fetch_one(pool)
-                .await
-        })?)
-    }
-
     /// Ids of `user`'s accepted friends.
     pub async fn friend_ids(&self, user: Snowflake) -> Result<Vec<Snowflake>, AppError> {
         let ids = on_reader!(self, |pool| {

@@ -3,6 +3,7 @@
 use crate::domain::model::Invite;
 use crate::error::AppError;
 use crate::id::Snowflake;
+use crate::store::servers::below_server_quota;
 use crate::store::{Store, on_writer, time_from_ms};
 
 pub struct NewInvite<'a> {
@@ -20,6 +21,9 @@ pub enum Accepted {
     Joined(Snowflake),
     /// The user was already a member; the invite was not used up.
     AlreadyMember(Snowflake),
+    /// The user is already in as many servers as they may be; the invite
+    /// was not used up.
+    AtQuota,
 }
 
 impl Store {
@@ -58,7 +62,9 @@ impl Store {
         code: &str,
         user: Snowflake,
         now: i64,
+        max_servers: i64,
     ) -> Result<Option<Accepted>, AppError> {
+        let postgres = self.is_postgres();
         let accepted = on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
@@ -72,6 +78,16 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(server) = server else { return Ok(None) };
+            let member: Option<i64> = sqlx::query_scalar(
+                "SELECT server_id FROM members WHERE server_id = $1 AND user_id = $2",
+            )
+            .bind(server)
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if member.is_none() && !below_server_quota!(&mut *tx, postgres, user, max_servers) {
+                return Ok(Some(Accepted::AtQuota));
+            }
             let joined = sqlx::query(
                 "INSERT INTO members (server_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3)
                  ON CONFLICT (server_id, user_id) DO NOTHING",

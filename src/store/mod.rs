@@ -78,7 +78,29 @@ macro_rules! on_writer {
         }
     };
 }
-pub(crate) use {on_reader, on_writer};
+/// In a writer transaction `$tx`, on PostgreSQL (`$postgres`), locks the
+/// row of `$table` with id `$id` until commit, so that writes checking a
+/// count or a state under that row (a quota, a cap) wait for each other
+/// and the count read still holds at the write. SQLite has one writer
+/// connection: its transactions are serial already, and this does nothing.
+macro_rules! lock_row {
+    ($tx:expr, $postgres:expr, $table:literal, $id:expr) => {
+        async {
+            if $postgres {
+                sqlx::query(concat!(
+                    "SELECT 1 FROM ",
+                    $table,
+                    " WHERE id = $1 FOR UPDATE"
+                ))
+                .bind($id)
+                .execute($tx)
+                .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+    };
+}
+pub(crate) use {lock_row, on_reader, on_writer};
 
 /// `$first, $first+1, ...`: `n` numbered placeholders for an `IN (...)`
 /// list whose values are bound.

@@ -5,7 +5,7 @@ use crate::domain::values::Emoji;
 use crate::error::{AppError, is_foreign_key_violation, is_unique_violation};
 use crate::id::Snowflake;
 use crate::store::recent::{CachedReaction, Change};
-use crate::store::{Page, Store, on_reader, on_writer, time_from_ms};
+use crate::store::{Page, Store, lock_row, on_reader, on_writer, time_from_ms};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ReactionRow {
@@ -61,17 +61,6 @@ macro_rules! emojis_on {
     };
 }
 
-/// On PostgreSQL, makes concurrent reaction writes on `$message` wait for
-/// each other until commit, so that the count read before a write still
-/// holds at the write. (SQLite has one writer: they are serial already.)
-macro_rules! lock_message {
-    ($tx:expr, $message:expr) => {
-        sqlx::query("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE")
-            .bind($message.0)
-            .execute($tx)
-    };
-}
-
 fn already_reacted() -> AppError {
     AppError::conflict("already_reacted", "you already reacted with that emoji")
 }
@@ -81,9 +70,8 @@ impl Store {
         let postgres = self.is_postgres();
         let result = on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
-            if postgres {
-                lock_message!(&mut *tx, reaction.message_id).await?;
-            }
+            // Concurrent reactions on one message wait for each other.
+            lock_row!(&mut *tx, postgres, "messages", reaction.message_id.0).await?;
             let (distinct, same) =
                 emojis_on!(&mut *tx, reaction.message_id, &reaction.emoji, None).await?;
             if same == 0 && distinct >= MAX_EMOJIS_PER_MESSAGE {
@@ -174,9 +162,8 @@ impl Store {
         let postgres = self.is_postgres();
         let result = on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
-            if postgres {
-                lock_message!(&mut *tx, reaction.message_id).await?;
-            }
+            // Concurrent reactions on one message wait for each other.
+            lock_row!(&mut *tx, postgres, "messages", reaction.message_id.0).await?;
             let (distinct, same) = emojis_on!(
                 &mut *tx,
                 reaction.message_id,

@@ -59,11 +59,37 @@ pub struct NewServer<'a> {
     pub now: i64,
 }
 
+/// In a writer transaction `$tx`: whether `$user` is in fewer than `$max`
+/// servers, with their user row locked (on PostgreSQL) so that their
+/// parallel joins and creations count one after another.
+macro_rules! below_server_quota {
+    ($tx:expr, $postgres:expr, $user:expr, $max:expr) => {{
+        crate::store::lock_row!($tx, $postgres, "users", $user.0).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE user_id = $1")
+            .bind($user.0)
+            .fetch_one($tx)
+            .await?;
+        count < $max
+    }};
+}
+pub(crate) use below_server_quota;
+
 impl Store {
-    pub async fn create_server(&self, new: NewServer<'_>) -> Result<CreatedServer, AppError> {
-        on_writer!(self, |pool| {
+    /// Creates a server with its owner and `general` channel, unless the
+    /// owner is already in `max_servers` servers (checked and written in
+    /// one transaction). `None`: they are.
+    pub async fn create_server(
+        &self,
+        new: NewServer<'_>,
+        max_servers: i64,
+    ) -> Result<Option<CreatedServer>, AppError> {
+        let postgres = self.is_postgres();
+        let created = on_writer!(self, |pool| {
             async {
             let mut tx = pool.begin().await?;
+            if !below_server_quota!(&mut *tx, postgres, new.owner, max_servers) {
+                return Ok::<_, AppError>(false);
+            }
             sqlx::query("INSERT INTO servers (id, name, owner_id, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(new.id.0)
                 .bind(new.name.as_str())
@@ -87,12 +113,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok::<_, AppError>(())
+            Ok(true)
         }
         .await
         })?;
+        if !created {
+            return Ok(None);
+        }
         let created_at = time_from_ms(new.now);
-        Ok(CreatedServer {
+        Ok(Some(CreatedServer {
             server: Server {
                 id: new.id,
                 name: new.name.as_str().to_owned(),
@@ -117,7 +146,7 @@ impl Store {
                 recipients: None,
                 created_at,
             },
-        })
+        }))
     }
 
     /// A server and the role `user` holds in it.

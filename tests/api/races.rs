@@ -10,7 +10,7 @@ use guildhall::events::Audience;
 use guildhall::id::Snowflake;
 use guildhall::perms::ChannelAccess;
 
-use crate::helpers::{TestApp, TestUser, block, member_path, spawn_app};
+use crate::helpers::{TestApp, TestUser, block, member_path, spawn_app, spawn_app_with};
 
 fn snowflake(id: &str) -> Snowflake {
     Snowflake(id.parse().unwrap())
@@ -317,4 +317,105 @@ async fn an_accept_racing_a_block_never_erases_the_block() {
         let (_, now) = app.get(&path, &alice).await;
         assert_eq!(now["status"], "blocked", "round {round}: {now}");
     }
+}
+
+/// Sends every request at once; returns their statuses.
+async fn all_at_once(
+    app: &TestApp,
+    user: &TestUser,
+    bodies: Vec<(&str, Value)>,
+) -> Vec<StatusCode> {
+    let sends = bodies.into_iter().map(|(path, body)| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(&user.token)
+            .json(&body)
+            .send()
+    });
+    futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect()
+}
+
+#[tokio::test]
+async fn parallel_creations_cannot_pass_the_quotas() {
+    let app = spawn_app_with(|c| {
+        c.max_servers_per_user = 3;
+        c.max_channels_per_server = 4; // `general` plus three
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let servers = (0..8)
+        .map(|i| ("/servers", json!({"name": format!("S{i}")})))
+        .collect();
+    let statuses = all_at_once(&app, &alice, servers).await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 3, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::FORBIDDEN)
+    );
+    let (_, mine) = app.get("/servers", &alice).await;
+    assert_eq!(mine.as_array().unwrap().len(), 3);
+
+    let server = mine[0]["id"].as_str().unwrap().to_string();
+    let channels = (0..8)
+        .map(|i| {
+            (
+                "/channels",
+                json!({"server_id": server, "name": format!("c{i}")}),
+            )
+        })
+        .collect();
+    let statuses = all_at_once(&app, &alice, channels).await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 3, "{statuses:?}");
+    let (_, list) = app
+        .get(&format!("/channels?server_id={server}"), &alice)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 4, "{list}");
+}
+
+#[tokio::test]
+async fn parallel_invite_acceptances_cannot_pass_the_server_quota() {
+    let app = spawn_app_with(|c| c.max_servers_per_user = 2).await;
+    let owners = [
+        app.user("owner1").await,
+        app.user("owner2").await,
+        app.user("owner3").await,
+    ];
+    let bob = app.user("bob").await;
+    let mut codes = Vec::new();
+    for i in 0..6 {
+        let owner = &owners[i / 2];
+        let server = app.server(owner, &format!("S{i}")).await;
+        let (status, invite) = app
+            .post(
+                &format!("/servers/{}/invites", server["id"].as_str().unwrap()),
+                owner,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invite}");
+        codes.push(invite["code"].as_str().unwrap().to_string());
+    }
+    let paths: Vec<String> = codes
+        .iter()
+        .map(|c| format!("/invites/{c}/accept"))
+        .collect();
+    let joins = paths.iter().map(|p| (p.as_str(), json!({}))).collect();
+    let statuses = all_at_once(&app, &bob, joins).await;
+    let joined = statuses.iter().filter(|s| s.is_success()).count();
+    assert_eq!(joined, 2, "{statuses:?}");
+    let (_, mine) = app.get("/servers", &bob).await;
+    assert_eq!(mine.as_array().unwrap().len(), 2);
 }
