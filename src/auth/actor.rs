@@ -47,7 +47,7 @@ impl Actor {
         token: Option<String>,
         intent: Intent,
     ) -> Result<Self, AppError> {
-        let (token, via) = choose_token(headers, token)?;
+        let (token, via) = choose_token(headers, token, &state.settings)?;
         let session = find_session(state, &token).await?;
         Self::admit(state, headers, via, session, intent)
     }

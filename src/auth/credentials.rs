@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, header};
 use axum_extra::extract::CookieJar;
 
-use crate::auth::SESSION_COOKIE;
+use crate::auth::session_cookie;
 use crate::auth::token::hash_token;
 use crate::error::AppError;
 use crate::state::{AppState, Settings};
@@ -20,7 +20,10 @@ pub enum Via {
 }
 
 /// The session token a request carries, and how.
-pub fn presented_token(headers: &HeaderMap) -> Result<Option<(String, Via)>, AppError> {
+pub fn presented_token(
+    headers: &HeaderMap,
+    settings: &Settings,
+) -> Result<Option<(String, Via)>, AppError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| AppError::Unauthorized)?;
         let token = value
@@ -33,7 +36,7 @@ pub fn presented_token(headers: &HeaderMap) -> Result<Option<(String, Via)>, App
     }
     let jar = CookieJar::from_headers(headers);
     Ok(jar
-        .get(SESSION_COOKIE)
+        .get(session_cookie(settings.secure_cookies))
         .map(|c| (c.value().to_owned(), Via::Cookie)))
 }
 
@@ -52,10 +55,11 @@ pub struct FoundSession {
 pub fn choose_token(
     headers: &HeaderMap,
     auth_token: Option<String>,
+    settings: &Settings,
 ) -> Result<(String, Via), AppError> {
     match auth_token {
         Some(token) => Ok((token, Via::Bearer)),
-        None => presented_token(headers)?.ok_or(AppError::Unauthorized),
+        None => presented_token(headers, settings)?.ok_or(AppError::Unauthorized),
     }
 }
 

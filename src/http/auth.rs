@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Actor, CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{Actor, csrf_cookie, session_cookie};
 use crate::client_addr::ClientIp;
 use crate::domain::model::User;
 use crate::domain::sessions::{self, Login};
@@ -82,14 +82,14 @@ async fn login(
     let max_age = (new.expires_at - now_ms()) / 1000;
     let jar = jar
         .add(cookie(
-            SESSION_COOKIE,
+            session_cookie(secure),
             new.token.clone(),
             true,
             secure,
             max_age,
         ))
         .add(cookie(
-            CSRF_COOKIE,
+            csrf_cookie(secure),
             new.csrf_token.clone(),
             false,
             secure,
@@ -115,8 +115,14 @@ async fn logout(
     sessions::logout(&state, &actor).await?;
     let secure = state.settings.secure_cookies;
     let jar = jar
-        .add(cookie(SESSION_COOKIE, String::new(), true, secure, 0))
-        .add(cookie(CSRF_COOKIE, String::new(), false, secure, 0));
+        .add(cookie(
+            session_cookie(secure),
+            String::new(),
+            true,
+            secure,
+            0,
+        ))
+        .add(cookie(csrf_cookie(secure), String::new(), false, secure, 0));
     Ok((StatusCode::NO_CONTENT, jar).into_response())
 }
 

@@ -47,7 +47,7 @@ async fn caller(state: &AppState, req: &mut Request, bucket: Bucket) -> Caller {
     if bucket == Bucket::Auth {
         return Caller::Addr(addr);
     }
-    let Ok(Some((token, via))) = presented_token(req.headers()) else {
+    let Ok(Some((token, via))) = presented_token(req.headers(), &state.settings) else {
         return Caller::Addr(addr);
     };
     // A failed lookup leaves the extractor to look again and answer it.

@@ -160,7 +160,8 @@ async fn authenticate(
         Caller::Addr(ClientIp::of(&parts.extensions).limit_key()),
     )?;
     let headers = &parts.headers;
-    let (token, via) = choose_token(headers, given).map_err(|_| Refused::Unauthorized)?;
+    let (token, via) =
+        choose_token(headers, given, &app.settings).map_err(|_| Refused::Unauthorized)?;
     let key = handlers::SessionKey(hash_token(&token));
     let session = find_session_by_hash(&app, &key.0)
         .await

@@ -399,3 +399,48 @@ async fn login_attempts_are_rate_limited() {
     );
     app.user("bob").await;
 }
+
+#[tokio::test]
+async fn secure_cookies_take_the_host_prefix_and_only_it_is_read() {
+    let app = spawn_app_with(|c| c.secure_cookies = true).await;
+    app.user("alice").await;
+    let res = app
+        .client
+        .post(app.url("/auth/login"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        assert!(
+            cookie.contains("Secure") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    }
+    let body: Value = res.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    let me = |cookie: String| {
+        app.client
+            .get(app.url("/auth/me"))
+            .header(COOKIE, cookie)
+            .send()
+    };
+    let prefixed = me(format!("__Host-guildhall_session={token}"))
+        .await
+        .unwrap();
+    assert_eq!(prefixed.status(), StatusCode::OK);
+    // An unprefixed cookie (one a sibling subdomain could have planted)
+    // is not read.
+    let plain = me(format!("guildhall_session={token}")).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::UNAUTHORIZED);
+}
