@@ -13,12 +13,36 @@ use utoipa_scalar::Scalar;
 
 use crate::state::AppState;
 
-/// The docs page loads Scalar's script and styles from its CDN; everything
-/// else stays as locked down as the API.
-const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.net; \
-    style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; \
-    font-src https: data:; img-src 'self' data: https:; connect-src 'self'; \
-    worker-src blob:; frame-ancestors 'none'";
+/// The docs page's script: Scalar's bundle, at the version
+/// `scripts/docs-assets` pinned, embedded so that the page works offline.
+const SCALAR_JS: &[u8] = include_bytes!("assets/scalar-api-reference.js");
+const SCALAR_VERSION: &str = include_str!("assets/scalar-api-reference.version");
+
+/// The docs page names no other origin: its script is ours, served from
+/// this binary (Scalar adds its styles inline, and the page's fonts are the
+/// system's). Everything else stays as locked down as the API.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:; \
+    connect-src 'self'; worker-src blob:; frame-ancestors 'none'";
+
+/// Scalar's page, loading the script from here; `$spec` is the document
+/// (a JSON data block, which no policy needs to allow), `$script` the
+/// script's versioned path.
+const DOCS_HTML: &str = r#"<!doctype html>
+<html>
+<head>
+<title>$title</title>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+</head>
+<body>
+<script id="api-reference" type="application/json" data-configuration='{"withDefaultFonts": false, "hideClientButton": true}'>
+$spec
+</script>
+<script src="$script"></script>
+</body>
+</html>
+"#;
 
 /// Declares the two ways to authenticate (bearer token and session
 /// cookie), and the error answers every operation can give, so that the
@@ -98,9 +122,34 @@ impl Modify for SecuritySchemes {
 /// it is a few hundred KiB of small allocations that no request needs.
 pub fn router(openapi: OpenApi) -> Router<AppState> {
     let json = axum::body::Bytes::from(openapi.to_json().expect("the OpenAPI document encodes"));
-    let page = Html(Scalar::new(openapi).title("Guildhall API").to_html());
+    // Versioned, so that it can be cached for good.
+    let script = format!("/docs/scalar-api-reference-{SCALAR_VERSION}.js");
+    let page = Html(
+        Scalar::new(openapi)
+            .custom_html(DOCS_HTML.replace("$script", &script))
+            .title("Guildhall API")
+            .to_html(),
+    );
     let docs: Router<AppState> = Router::new()
         .route("/docs", get(move || async move { page }))
+        .route(
+            &script,
+            get(|| async {
+                (
+                    [
+                        (
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("text/javascript; charset=utf-8"),
+                        ),
+                        (
+                            header::CACHE_CONTROL,
+                            HeaderValue::from_static("public, max-age=31536000, immutable"),
+                        ),
+                    ],
+                    SCALAR_JS,
+                )
+            }),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(DOCS_CSP),

@@ -143,6 +143,48 @@ async fn docs_page_is_served_with_its_own_policy() {
 }
 
 #[tokio::test]
+async fn docs_page_loads_its_script_from_this_server_only() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/docs")).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for part in csp.split(';') {
+        assert!(
+            !part.contains("https:") && !part.contains("http:") && !part.contains('.'),
+            "the policy names another origin: {part}"
+        );
+    }
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("https://"), "no third-party script or style");
+    let start = html
+        .find("/docs/scalar-api-reference-")
+        .expect("the script");
+    let path = &html[start..start + html[start..].find('"').unwrap()];
+    assert!(path.ends_with(".js"), "{path}");
+    let script = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        script.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let body = script.text().await.unwrap();
+    assert!(
+        body.len() > 100_000 && body.starts_with("(function"),
+        "Scalar's bundle"
+    );
+}
+
+#[tokio::test]
 async fn every_answer_carries_the_security_headers() {
     let app = spawn_app().await;
     let user = app.user("alice").await;
