@@ -91,11 +91,29 @@ pub struct Config {
     )]
     pub login_attempts_per_minute: u32,
 
-    /// This node's id (0-1023), part of every snowflake it mints; give each
-    /// node of a multi-node deployment its own.
-    #[arg(long, env = "GUILDHALL_NODE_ID", default_value_t = 0,
+    /// This node's id (0-1023), part of every snowflake it mints. Single
+    /// node: 0 unless set. Several nodes (`--redis-url`): leased from Redis
+    /// unless set; a set id is leased too, and start-up fails if another
+    /// live node holds it.
+    #[arg(long, env = "GUILDHALL_NODE_ID",
           value_parser = clap::value_parser!(u16).range(0..=1023))]
-    pub node_id: u16,
+    pub node_id: Option<u16>,
+
+    /// Redis, for several nodes on one PostgreSQL database: `redis://HOST:PORT/DB`.
+    /// Unset: single-node mode, the default.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// The prefix of every Redis key and channel this deployment uses, so
+    /// that several deployments (or test runs) can share one Redis.
+    #[arg(long, env = "GUILDHALL_REDIS_PREFIX", default_value = "guildhall")]
+    pub redis_prefix: String,
+
+    /// How long a node id lease lasts in Redis without renewal: a node that
+    /// cannot renew it for this long stops minting ids (answers 503), and a
+    /// killed node's id is free again after it.
+    #[arg(long, env = "GUILDHALL_NODE_LEASE_TTL", default_value = "10s")]
+    pub node_lease_ttl: humantime::Duration,
 
     /// Seconds between Engine.IO heartbeats on a socket.
     #[arg(long, env = "GUILDHALL_PING_INTERVAL_SECS", default_value_t = 25)]

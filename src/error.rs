@@ -33,6 +33,13 @@ pub enum AppError {
     /// Overloaded for now (the password hashing queue is full).
     #[error("the server is busy; retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// A part the request needs (the database, this node's id lease) is
+    /// out of reach for now; the client should retry.
+    #[error("{what} is unavailable; retry after {retry_after_secs} s")]
+    Unavailable {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -94,7 +101,7 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +118,7 @@ impl AppError {
             Self::Invalid { .. } => "invalid_field",
             Self::RateLimited { .. } => "rate_limited",
             Self::Busy { .. } => "busy",
+            Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -153,7 +161,15 @@ impl IntoResponse for AppError {
             tracing::error!(%detail, "internal error");
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } = self {
+        if let Self::Unavailable { what, .. } = &self {
+            tracing::warn!(what, "answered 503: unavailable");
+        }
+        if let Self::RateLimited { retry_after_secs }
+        | Self::Busy { retry_after_secs }
+        | Self::Unavailable {
+            retry_after_secs, ..
+        } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -163,8 +179,54 @@ impl IntoResponse for AppError {
 }
 
 impl From<sqlx::Error> for AppError {
+    /// The database out of reach (down, restarting, refusing connections)
+    /// is a 503 the client may retry, not a 500: sqlx reconnects by itself
+    /// once it is back.
     fn from(e: sqlx::Error) -> Self {
+        if is_connection_failure(&e) {
+            return Self::Unavailable {
+                what: "the database",
+                retry_after_secs: 2,
+            };
+        }
         Self::Internal(format!("database: {e}"))
+    }
+}
+
+/// True when `e` says the database could not be reached or dropped the
+/// connection, rather than refusing the statement.
+fn is_connection_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL ends a session only with a FATAL (or PANIC) error:
+        // refused at connection (a restart, a database closed to
+        // connections) or cut off (57P01 admin shutdown). Connection
+        // exceptions (class 08) say the same.
+        sqlx::Error::Database(d) => {
+            let fatal = d
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|pg| {
+                    matches!(
+                        pg.severity(),
+                        sqlx::postgres::PgSeverity::Fatal | sqlx::postgres::PgSeverity::Panic
+                    )
+                });
+            fatal || d.code().is_some_and(|c| c.starts_with("08"))
+        }
+        _ => false,
+    }
+}
+
+impl From<crate::id::LeaseExpired> for AppError {
+    fn from(_: crate::id::LeaseExpired) -> Self {
+        Self::Unavailable {
+            what: "this node's id lease",
+            retry_after_secs: 2,
+        }
     }
 }
 

@@ -73,40 +73,95 @@ impl<'de> Deserialize<'de> for Snowflake {
 }
 
 /// Mints snowflakes for one node. Cheap to share behind an `Arc`.
+///
+/// In multi-node mode the node id is leased (`cluster::lease`): the lease
+/// keeps pushing `valid_until_ms` forward, and past it the generator
+/// refuses to mint, since another node may by then hold the same id. A
+/// node given back a different id after losing its lease switches to it.
 pub struct IdGenerator {
-    node_id: i64,
-    state: Mutex<(i64, i64)>, // (last millisecond, sequence within it)
+    state: Mutex<GeneratorState>,
 }
 
+struct GeneratorState {
+    node_id: i64,
+    /// The last millisecond used (since `EPOCH_MS`) and the sequence in it.
+    last_ms: i64,
+    seq: i64,
+    /// Unix milliseconds after which no id may be minted.
+    valid_until_ms: i64,
+}
+
+/// Minting refused: this node's id lease ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseExpired;
+
 impl IdGenerator {
+    /// A generator whose node id is its own for good (single-node mode, or
+    /// an id set by the operator).
     pub fn new(node_id: u16) -> Self {
+        Self::leased(node_id, i64::MAX)
+    }
+
+    /// A generator for a leased node id, valid until `valid_until_ms`.
+    pub fn leased(node_id: u16, valid_until_ms: i64) -> Self {
         assert!(node_id <= MAX_NODE_ID, "node id out of range");
         Self {
-            node_id: i64::from(node_id),
-            state: Mutex::new((0, 0)),
+            state: Mutex::new(GeneratorState {
+                node_id: i64::from(node_id),
+                last_ms: 0,
+                seq: 0,
+                valid_until_ms,
+            }),
         }
     }
 
-    pub fn next(&self) -> Snowflake {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut now = chrono::Utc::now().timestamp_millis() - EPOCH_MS;
+    fn lock(&self) -> std::sync::MutexGuard<'_, GeneratorState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The lease was renewed: ids may be minted until `valid_until_ms`,
+    /// under `node_id`.
+    pub fn extend_lease(&self, node_id: u16, valid_until_ms: i64) {
+        let mut state = self.lock();
+        state.node_id = i64::from(node_id.min(MAX_NODE_ID));
+        state.valid_until_ms = valid_until_ms;
+    }
+
+    /// The lease is gone: mint nothing until it is extended again.
+    pub fn revoke_lease(&self) {
+        self.lock().valid_until_ms = i64::MIN;
+    }
+
+    pub fn node_id(&self) -> u16 {
+        u16::try_from(self.lock().node_id).unwrap_or(0)
+    }
+
+    pub fn next(&self) -> Result<Snowflake, LeaseExpired> {
+        let mut state = self.lock();
+        let unix_now = chrono::Utc::now().timestamp_millis();
+        if unix_now >= state.valid_until_ms {
+            return Err(LeaseExpired);
+        }
+        let mut now = unix_now - EPOCH_MS;
         // A clock that steps backwards must not produce duplicates: keep
         // counting on the last millisecond we used.
-        if now < state.0 {
-            now = state.0;
+        if now < state.last_ms {
+            now = state.last_ms;
         }
-        if now == state.0 {
-            state.1 += 1;
-            if state.1 >= 1 << SEQ_BITS {
+        if now == state.last_ms {
+            state.seq += 1;
+            if state.seq >= 1 << SEQ_BITS {
                 // Sequence exhausted: borrow the next millisecond.
                 now += 1;
-                state.1 = 0;
+                state.seq = 0;
             }
         } else {
-            state.1 = 0;
+            state.seq = 0;
         }
-        state.0 = now;
-        Snowflake((now << (NODE_BITS + SEQ_BITS)) | (self.node_id << SEQ_BITS) | state.1)
+        state.last_ms = now;
+        Ok(Snowflake(
+            (now << (NODE_BITS + SEQ_BITS)) | (state.node_id << SEQ_BITS) | state.seq,
+        ))
     }
 }
 
@@ -117,7 +172,7 @@ mod tests {
     #[test]
     fn ids_are_strictly_increasing_and_unique() {
         let g = IdGenerator::new(3);
-        let ids: Vec<_> = (0..20_000).map(|_| g.next()).collect();
+        let ids: Vec<_> = (0..20_000).map(|_| g.next().unwrap()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
@@ -125,7 +180,9 @@ mod tests {
     fn nodes_never_collide() {
         let a = IdGenerator::new(1);
         let b = IdGenerator::new(2);
-        let mut all: Vec<_> = (0..5000).flat_map(|_| [a.next(), b.next()]).collect();
+        let mut all: Vec<_> = (0..5000)
+            .flat_map(|_| [a.next().unwrap(), b.next().unwrap()])
+            .collect();
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 10_000);
@@ -145,7 +202,23 @@ mod tests {
     fn timestamp_is_recoverable() {
         let g = IdGenerator::new(0);
         let before = chrono::Utc::now().timestamp_millis();
-        let id = g.next();
+        let id = g.next().unwrap();
         assert!((id.timestamp_ms() - before).abs() < 1000);
+    }
+
+    #[test]
+    fn an_expired_lease_mints_nothing_until_extended() {
+        let now = chrono::Utc::now().timestamp_millis();
+        let g = IdGenerator::leased(5, now + 60_000);
+        let first = g.next().unwrap();
+        assert_eq!(first.0 >> SEQ_BITS & i64::from(MAX_NODE_ID), 5);
+        g.revoke_lease();
+        assert_eq!(g.next(), Err(LeaseExpired));
+        g.extend_lease(9, now + 60_000);
+        let after = g.next().unwrap();
+        assert_eq!(after.0 >> SEQ_BITS & i64::from(MAX_NODE_ID), 9);
+        assert!(after > first);
+        let stale = IdGenerator::leased(1, now - 1);
+        assert_eq!(stale.next(), Err(LeaseExpired));
     }
 }

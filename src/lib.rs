@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client_addr;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -36,12 +37,41 @@ pub struct Server {
     pub state: AppState,
     listener: TcpListener,
     config: Config,
+    /// This node's id lease, in multi-node mode.
+    lease: Option<cluster::lease::NodeLease>,
 }
 
 impl Server {
     /// Connects the database (running migrations) and binds the listener.
     pub async fn bind(config: &Config) -> anyhow::Result<Self> {
-        let ids = Arc::new(IdGenerator::new(config.node_id));
+        let redis = match &config.redis_url {
+            None => None,
+            Some(url) => {
+                if !store::is_postgres_url(&config.database_url) {
+                    anyhow::bail!(
+                        "several nodes (--redis-url) need PostgreSQL: set --database-url postgres://...; \
+                         SQLite serves one node only"
+                    );
+                }
+                let redis = cluster::Redis::connect(url, &config.redis_prefix)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("redis at {url}: {e}"))?;
+                Some(redis)
+            }
+        };
+        let (ids, lease) = match &redis {
+            None => (IdGenerator::new(config.node_id.unwrap_or(0)), None),
+            Some(redis) => {
+                let lease = cluster::lease::NodeLease::new(
+                    redis.clone(),
+                    config.node_lease_ttl.into(),
+                    config.node_id,
+                );
+                let (id, until) = lease.acquire().await?;
+                (IdGenerator::leased(id, until), Some(lease))
+            }
+        };
+        let ids = Arc::new(ids);
         let events = EventBus::new(config.event_bus_capacity as usize);
         let store = Store::connect(
             &config.database_url,
@@ -52,12 +82,14 @@ impl Server {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(store, ids, events, config);
+        let mut state = AppState::new(store, ids, events, config);
+        state.redis = redis;
         Ok(Self {
             addr,
             state,
             listener,
             config: config.clone(),
+            lease,
         })
     }
 
@@ -70,6 +102,10 @@ impl Server {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintenance(state.clone()));
         let sweeper = tokio::spawn(end_stale_sessions(state.clone()));
+        let lease_keeper = self
+            .lease
+            .clone()
+            .map(|lease| tokio::spawn(lease.keep(state.ids.clone())));
         let gateway = realtime::Gateway::start(state.clone(), &self.config);
         // The socket layer is outermost: long-polls and WebSockets must not
         // meet the API's request timeout.
@@ -83,6 +119,10 @@ impl Server {
         serve::serve(self.listener, app, proxies, shutdown).await;
         maintenance.abort();
         sweeper.abort();
+        if let (Some(keeper), Some(lease)) = (lease_keeper, &self.lease) {
+            keeper.abort();
+            lease.release(state.ids.node_id()).await;
+        }
         state.store.close().await;
         Ok(())
     }
@@ -147,6 +187,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         addr = %server.addr,
         database = server.state.store.backend(),
+        node_id = server.state.ids.node_id(),
+        multi_node = server.state.redis.is_some(),
         "guildhall listening on http://{} (database: {})",
         server.addr,
         server.state.store.backend()

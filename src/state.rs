@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::password::Hashers;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::session_cache::SessionCache;
+use crate::cluster::Redis;
 use crate::config::Config;
 use crate::domain::message_writer::MessageWriter;
 use crate::domain::online::{Presence, PresenceQueue};
@@ -52,6 +53,8 @@ pub struct AppState {
     pub rate_limits: Option<Arc<RateLimits>>,
     /// Typing indicators sent, per user and channel.
     pub typing: Arc<TypingThrottle>,
+    /// The deployment's Redis, in multi-node mode (`cluster`).
+    pub redis: Option<Redis>,
 }
 
 impl AppState {
@@ -88,6 +91,7 @@ impl AppState {
             sessions: Arc::new(SessionCache::default()),
             rate_limits: RateLimits::from_config(config),
             typing: Arc::new(TypingThrottle::default()),
+            redis: None,
         }
     }
 }

@@ -99,7 +99,7 @@ pub async fn create_channel(
             perms::can_act_on_server(role, ServerAction::ManageChannels)?;
             let name = ChannelName::parse("name", input.name.unwrap_or_default())?;
             let topic = Topic::parse("topic", input.topic.unwrap_or_default())?;
-            let id = state.ids.next();
+            let id = state.ids.next()?;
             let channel = Channel {
                 id,
                 kind: ChannelKind::Text,
@@ -154,7 +154,7 @@ async fn open_dm(
     }
     let OpenedDm { channel, created } = state
         .store
-        .open_dm(state.ids.next(), actor.user_id, recipient, now_ms())
+        .open_dm(state.ids.next()?, actor.user_id, recipient, now_ms())
         .await?;
     if created {
         state.events.publish(

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::model::{Author, Message};
 use crate::error::AppError;
 use crate::events::{Audience, Event, EventBus};
-use crate::id::{IdGenerator, Snowflake};
+use crate::id::{IdGenerator, LeaseExpired, Snowflake};
 use crate::perms::{self, ChannelAccess};
 use crate::store::{Store, time_from_ms};
 
@@ -81,7 +81,21 @@ impl MessageWriter {
 async fn run(store: Store, ids: Arc<IdGenerator>, events: EventBus, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let messages: Vec<Message> = batch.iter().map(|job| stamp(&ids, &job.message)).collect();
+        // Every message gets its id now, in queue order; without a node id
+        // lease there is none to give, and the batch is refused whole.
+        let messages: Vec<Message> = match batch
+            .iter()
+            .map(|job| stamp(&ids, &job.message))
+            .collect::<Result<_, _>>()
+        {
+            Ok(messages) => messages,
+            Err(expired) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Err(expired.into()));
+                }
+                continue;
+            }
+        };
         let refs: Vec<&Message> = messages.iter().collect();
         let results: Vec<Result<bool, AppError>> = match store.insert_messages(&refs).await {
             Ok(inserted) => refs.iter().map(|m| Ok(inserted.contains(&m.id))).collect(),
@@ -111,9 +125,9 @@ async fn run(store: Store, ids: Arc<IdGenerator>, events: EventBus, mut jobs: mp
 }
 
 /// The message as it will be stored and shown, with a fresh id.
-fn stamp(ids: &IdGenerator, new: &NewMessage) -> Message {
-    let id = ids.next();
-    Message {
+fn stamp(ids: &IdGenerator, new: &NewMessage) -> Result<Message, LeaseExpired> {
+    let id = ids.next()?;
+    Ok(Message {
         id,
         channel_id: new.channel_id,
         author_id: new.author.id,
@@ -124,5 +138,5 @@ fn stamp(ids: &IdGenerator, new: &NewMessage) -> Message {
         edited_at: None,
         reactions: Vec::new(),
         nonce: new.nonce.clone(),
-    }
+    })
 }

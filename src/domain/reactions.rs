@@ -71,7 +71,7 @@ pub async fn add_reaction(
     let (channel, access) = message_access(state, actor, input.message_id).await?;
     perms::can_post_in_channel(access)?;
     let reaction = Reaction {
-        id: state.ids.next(),
+        id: state.ids.next()?,
         message_id: input.message_id,
         channel_id: channel.id,
         user_id: actor.user_id,

@@ -130,7 +130,7 @@ async fn create_once(
         .await?
     else {
         let now = now_ms();
-        let id = state.ids.next();
+        let id = state.ids.next()?;
         let rel = Relationship {
             id,
             user_id: actor.user_id,

@@ -81,12 +81,12 @@ pub async fn create_server(
         .store
         .create_server(
             NewServer {
-                id: state.ids.next(),
+                id: state.ids.next()?,
                 name: &name,
                 owner: actor.user_id,
                 owner_name: &owner_name,
                 owner_display_name: &owner.display_name,
-                general_channel_id: state.ids.next(),
+                general_channel_id: state.ids.next()?,
                 now: now_ms(),
             },
             state.settings.max_servers_per_user,

@@ -77,7 +77,7 @@ pub async fn login(
     let opened = state
         .store
         .create_session(NewSession {
-            id: state.ids.next(),
+            id: state.ids.next()?,
             user_id,
             token_hash: &hash_token(&token),
             csrf_token: &csrf_token,

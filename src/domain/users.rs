@@ -55,7 +55,7 @@ pub async fn sign_up(state: &AppState, input: SignUp) -> Result<User, AppError> 
     state
         .store
         .create_user(NewUser {
-            id: state.ids.next(),
+            id: state.ids.next()?,
             username: &username,
             display_name: &display_name,
             email: email.as_ref(),

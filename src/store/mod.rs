@@ -111,10 +111,15 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// True for a PostgreSQL database URL.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 impl Store {
     /// Connects, creating an SQLite file if needed, and runs migrations.
     pub async fn connect(url: &str, pool_size: u32, sync: SqliteSync) -> Result<Self, AppError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if is_postgres_url(url) {
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.max(2))
                 .acquire_timeout(Duration::from_secs(10))

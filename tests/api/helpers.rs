@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -49,6 +50,10 @@ impl Drop for TestDb {
 
 async fn fresh_database() -> (TestDb, String) {
     let kind = std::env::var("GUILDHALL_TEST_DB").unwrap_or_else(|_| "sqlite".into());
+    fresh_database_of(&kind).await
+}
+
+async fn fresh_database_of(kind: &str) -> (TestDb, String) {
     if kind == "postgres" {
         use sqlx::Executor;
         let admin_url = std::env::var("GUILDHALL_TEST_POSTGRES_URL")
@@ -87,7 +92,8 @@ pub struct TestApp {
     pub state: guildhall::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    db: TestDb,
+    /// Shared by the nodes of a multi-node test; dropped with the last.
+    db: Arc<TestDb>,
 }
 
 /// A signed-up, logged-in user.
@@ -109,10 +115,42 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     // themselves switch them back on.
     config.rate_limits = false;
     configure(&mut config);
-    start(config, db).await
+    start(config, Arc::new(db)).await
 }
 
-async fn start(config: Config, db: TestDb) -> TestApp {
+/// The Redis that multi-node tests use: `GUILDHALL_TEST_REDIS_URL`, default
+/// the local one.
+pub fn test_redis_url() -> String {
+    std::env::var("GUILDHALL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
+}
+
+/// The first node of a multi-node deployment: a fresh PostgreSQL database
+/// (whatever `GUILDHALL_TEST_DB` says: several nodes need PostgreSQL), the
+/// test Redis, and a key prefix of its own so that test runs sharing the
+/// Redis never meet. More nodes join with `TestApp::spawn_node`.
+pub async fn spawn_cluster_node(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_postgres_app(|config| {
+        config.redis_url = Some(test_redis_url());
+        config.redis_prefix = format!(
+            "guildhall-test-{}",
+            guildhall::auth::token::random_token().to_lowercase()
+        );
+        configure(config);
+    })
+    .await
+}
+
+/// A single node on a fresh PostgreSQL database, whatever
+/// `GUILDHALL_TEST_DB` says: for tests of PostgreSQL's own behaviour.
+pub async fn spawn_postgres_app(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let (db, url) = fresh_database_of("postgres").await;
+    let mut config = Config::with_database(url);
+    config.rate_limits = false;
+    configure(&mut config);
+    start(config, Arc::new(db)).await
+}
+
+async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
     let server = Server::bind(&config).await.expect("server starts");
     let base = format!("http://{}", server.addr);
     let state = server.state.clone();
@@ -139,7 +177,7 @@ async fn start(config: Config, db: TestDb) -> TestApp {
 impl TestApp {
     /// The SQLite file, when the test runs on SQLite.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        match &self.db {
+        match &*self.db {
             TestDb::Sqlite(dir) => Some(dir.path().join("guildhall.db")),
             TestDb::Postgres { .. } => None,
         }
@@ -165,6 +203,30 @@ impl TestApp {
             let _ = handle.await;
         }
         start(self.config, self.db).await
+    }
+
+    /// Another node on this one's database (and Redis and prefix, in
+    /// multi-node mode), with its own port; `configure` may change its
+    /// settings.
+    pub async fn spawn_node(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        configure(&mut config);
+        start(config, self.db.clone()).await
+    }
+
+    /// The PostgreSQL database's name and an administrator's URL to it
+    /// (`None` on SQLite).
+    pub fn postgres_admin(&self) -> Option<(String, String)> {
+        match &*self.db {
+            TestDb::Postgres { admin_url, name } => Some((admin_url.clone(), name.clone())),
+            TestDb::Sqlite(_) => None,
+        }
+    }
+
+    /// The settings this node started with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn url(&self, path: &str) -> String {

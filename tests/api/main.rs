@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod channels;
+mod cluster;
 mod contract;
 mod emojis;
 mod fresh_reads;
@@ -15,6 +16,7 @@ mod live_sockets;
 mod matrix;
 mod members;
 mod messages;
+mod outages;
 mod races;
 mod security;
 mod servers;

@@ -172,7 +172,7 @@ async fn a_login_checked_against_the_old_password_opens_no_session_after_a_chang
             app.state
                 .store
                 .create_session(guildhall::store::sessions::NewSession {
-                    id: app.state.ids.next(),
+                    id: app.state.ids.next().unwrap(),
                     user_id: id,
                     token_hash: hash,
                     csrf_token: "csrf",

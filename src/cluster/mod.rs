@@ -1,0 +1,47 @@
+//! Multi-node mode: several Guildhall nodes on one PostgreSQL database and
+//! one Redis (`--redis-url`). PostgreSQL holds everything durable; Redis
+//! holds what the nodes share while they run: node id leases (`lease`).
+//! Single-node mode (no Redis) never touches this module.
+
+pub mod lease;
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// How long one Redis command may take before it counts as failed: Redis
+/// answers in well under a millisecond when it is up.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A connection to the deployment's Redis, and the prefix of every key and
+/// channel the deployment uses there. Cheap to clone: the connection is
+/// multiplexed and reconnects by itself.
+#[derive(Clone)]
+pub struct Redis {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl Redis {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT));
+        let conn = client.get_connection_manager_with_config(config).await?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The deployment's name for `key`.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.prefix)
+    }
+
+    pub fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}
