@@ -82,8 +82,7 @@ impl Server {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let mut state = AppState::new(store, ids, events, config);
-        state.redis = redis;
+        let state = AppState::new(store, ids, events, redis, config);
         Ok(Self {
             addr,
             state,

@@ -9,6 +9,13 @@
 //! budget; anyone not signed in, or presenting a token that opens no live
 //! session, is counted by address (`Caller::Addr`), so made-up tokens
 //! cannot each bring their own budget either.
+//!
+//! On several nodes (`--redis-url`) the budgets are shared: the same GCRA
+//! runs in Redis, as one script per spend (`SHARED_GCRA`), on Redis's
+//! clock, so a caller spreading requests over nodes spends one budget. If
+//! Redis cannot be reached, a node counts on its own (its local limiter)
+//! until Redis answers again: limits loosen to one budget per node for
+//! that time rather than refuse every request.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -19,6 +26,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::cluster::Redis;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::id::Snowflake;
@@ -100,10 +108,34 @@ pub struct RateLimits {
     reads: Budget,
     connects: Budget,
     clock: DefaultClock,
+    /// Budgets shared by every node, in multi-node mode.
+    shared: Option<Redis>,
 }
 
+/// GCRA on Redis's clock. KEYS[1]: the caller's key in the bucket;
+/// ARGV[1]: ms between two requests at the sustained rate; ARGV[2]: the
+/// burst (the per-minute budget). The key holds the theoretical arrival
+/// time (TAT) in ms and lives until the bucket is full again. Returns
+/// {allowed, remaining, ms until full, ms until one would pass}.
+const SHARED_GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local window = interval * tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - window
+if now < allow_at then
+  return {0, 0, tat - now, allow_at - now}
+end
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
+return {1, math.floor((window - (new_tat - now)) / interval), new_tat - now, 0}
+";
+
 impl RateLimits {
-    pub fn from_config(config: &Config) -> Option<Arc<Self>> {
+    /// The budgets of `config`; shared through `shared` when given.
+    pub fn from_config(config: &Config, shared: Option<Redis>) -> Option<Arc<Self>> {
         config.rate_limits.then(|| {
             Arc::new(Self {
                 auth: Budget::new(config.rate_limit_auth_per_minute),
@@ -112,6 +144,7 @@ impl RateLimits {
                 reads: Budget::new(config.rate_limit_reads_per_minute),
                 connects: Budget::new(config.rate_limit_connects_per_minute),
                 clock: DefaultClock::default(),
+                shared,
             })
         })
     }
@@ -127,7 +160,46 @@ impl RateLimits {
     }
 
     /// Spends one request of `caller` in `bucket`.
-    pub fn spend(&self, bucket: Bucket, caller: Caller) -> Standing {
+    pub async fn spend(&self, bucket: Bucket, caller: Caller) -> Standing {
+        if let Some(redis) = &self.shared {
+            match self.spend_shared(redis, bucket, caller).await {
+                Ok(standing) => return standing,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared rate limit unreachable; counting on this node")
+                }
+            }
+        }
+        self.spend_here(bucket, caller)
+    }
+
+    async fn spend_shared(
+        &self,
+        redis: &Redis,
+        bucket: Bucket,
+        caller: Caller,
+    ) -> Result<Standing, redis::RedisError> {
+        let limit = self.budget(bucket).per_minute;
+        let interval_ms = (60_000 / u64::from(limit.max(1))).max(1);
+        let who = match caller {
+            Caller::User(id) => format!("u{id}"),
+            Caller::Addr(addr) => format!("a{addr}"),
+        };
+        let (allowed, remaining, full_in_ms, wait_ms): (u8, u32, u64, u64) =
+            redis::Script::new(SHARED_GCRA)
+                .key(redis.key(&format!("rate:{}:{who}", bucket.name())))
+                .arg(interval_ms)
+                .arg(limit)
+                .invoke_async(&mut redis.conn())
+                .await?;
+        Ok(Standing {
+            limit,
+            remaining: remaining.min(limit),
+            reset_after: Duration::from_millis(full_in_ms).as_secs_f64(),
+            retry_after: (allowed == 0).then(|| Duration::from_millis(wait_ms.max(1))),
+        })
+    }
+
+    fn spend_here(&self, bucket: Bucket, caller: Caller) -> Standing {
         let budget = self.budget(bucket);
         let limit = budget.per_minute;
         match budget.limiter.check_key(&caller) {
@@ -153,8 +225,8 @@ impl RateLimits {
     }
 
     /// Spends one request of `caller` in `bucket`, refused with the wait.
-    pub fn admit(&self, bucket: Bucket, caller: Caller) -> Result<(), AppError> {
-        match self.spend(bucket, caller).retry_after {
+    pub async fn admit(&self, bucket: Bucket, caller: Caller) -> Result<(), AppError> {
+        match self.spend(bucket, caller).await.retry_after {
             None => Ok(()),
             Some(wait) => Err(AppError::RateLimited {
                 retry_after_secs: retry_after_secs(wait),

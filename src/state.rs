@@ -60,7 +60,13 @@ pub struct AppState {
 impl AppState {
     /// Builds the state and starts the message writer (so it needs a
     /// Tokio runtime).
-    pub fn new(store: Store, ids: Arc<IdGenerator>, events: EventBus, config: &Config) -> Self {
+    pub fn new(
+        store: Store,
+        ids: Arc<IdGenerator>,
+        events: EventBus,
+        redis: Option<Redis>,
+        config: &Config,
+    ) -> Self {
         Self {
             presence_queue: Arc::new(PresenceQueue::default()),
             messages: MessageWriter::spawn(store.clone(), ids.clone(), events.clone()),
@@ -89,9 +95,9 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::new(config.login_attempts_per_minute)),
             hashers: Arc::new(Hashers::start(config.password_hash_queue as usize)),
             sessions: Arc::new(SessionCache::default()),
-            rate_limits: RateLimits::from_config(config),
+            rate_limits: RateLimits::from_config(config, redis.clone()),
             typing: Arc::new(TypingThrottle::default()),
-            redis: None,
+            redis,
         }
     }
 }

@@ -77,7 +77,7 @@ async fn enforce(bucket: Bucket, mut req: Request, next: Next) -> Response {
         return next.run(req).await;
     };
     let caller = caller(&state, &mut req, bucket).await;
-    let standing = limits.spend(bucket, caller);
+    let standing = limits.spend(bucket, caller).await;
     let mut response = match standing.retry_after {
         None => next.run(req).await,
         Some(wait) => AppError::RateLimited {

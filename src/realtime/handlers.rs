@@ -134,7 +134,9 @@ async fn chat(
         signed_in(&s, &app).await?;
         // The same `messages` budget as `POST /messages`, per user.
         if let Some(limits) = &app.rate_limits {
-            limits.admit(Bucket::Messages, Caller::User(actor.user_id))?;
+            limits
+                .admit(Bucket::Messages, Caller::User(actor.user_id))
+                .await?;
         }
         let input: PostMessage = parse(data)?;
         messages::create_message(&app, &actor, input).await

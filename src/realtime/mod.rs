@@ -126,10 +126,11 @@ impl std::fmt::Display for Refused {
 }
 
 /// Spends one handshake of `caller`, when limits are on.
-fn admit_connect(app: &AppState, caller: Caller) -> Result<(), Refused> {
+async fn admit_connect(app: &AppState, caller: Caller) -> Result<(), Refused> {
     match &app.rate_limits {
         Some(limits) => limits
             .admit(Bucket::Connects, caller)
+            .await
             .map_err(|_| Refused::RateLimited),
         None => Ok(()),
     }
@@ -154,11 +155,9 @@ async fn authenticate(
     let given = auth
         .ok()
         .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
+    let addr = ClientIp::of(&s.req_parts().extensions).limit_key();
+    admit_connect(&app, Caller::Addr(addr)).await?;
     let parts = s.req_parts();
-    admit_connect(
-        &app,
-        Caller::Addr(ClientIp::of(&parts.extensions).limit_key()),
-    )?;
     let headers = &parts.headers;
     let (token, via) =
         choose_token(headers, given, &app.settings).map_err(|_| Refused::Unauthorized)?;
@@ -168,7 +167,7 @@ async fn authenticate(
         .map_err(|_| Refused::Unauthorized)?;
     let user = Actor::admit(&app, headers, via, session, Intent::Handshake)
         .map_err(|_| Refused::Unauthorized)?;
-    admit_connect(&app, Caller::User(user.user_id))?;
+    admit_connect(&app, Caller::User(user.user_id)).await?;
     s.extensions.insert(user);
     s.extensions.insert(key.clone());
     s.join(user_room(user.user_id));

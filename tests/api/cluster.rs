@@ -225,3 +225,71 @@ async fn single_node_mode_is_the_default_and_needs_no_redis() {
     let (status, _) = app.call(Method::GET, "/users/@me", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn rate_limits_are_one_budget_across_nodes() {
+    let a = spawn_cluster_node(|c| {
+        c.rate_limits = true;
+        c.rate_limit_messages_per_minute = 3;
+    })
+    .await;
+    let b = a.spawn_node(|_| {}).await;
+    let alice = a.user("alice").await;
+    let g = a.server(&alice, "hall").await;
+    let channel = a.general_channel(g["id"].as_str().unwrap(), &alice).await;
+    let post = async |node: &TestApp, content: &str| {
+        node.client
+            .post(node.url("/messages"))
+            .bearer_auth(&alice.token)
+            .json(&json!({"channel_id": channel, "content": content}))
+            .send()
+            .await
+            .unwrap()
+    };
+    let remaining = |r: &reqwest::Response| {
+        r.headers()["x-ratelimit-remaining"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = post(&a, "one").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(remaining(&first), "2");
+    let second = post(&b, "two").await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    assert_eq!(remaining(&second), "1", "node B counts node A's post");
+    let third = post(&a, "three").await;
+    assert_eq!(third.status(), StatusCode::CREATED);
+    assert_eq!(remaining(&third), "0");
+    for node in [&b, &a] {
+        let refused = post(node, "four").await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=20).contains(&wait), "retry after {wait} s");
+    }
+    // Another user's budget is their own.
+    let bob = b.user("bob").await;
+    let (status, _) = b
+        .post(
+            "/messages",
+            &bob,
+            json!({"channel_id": channel, "content": "x"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "bob sees no such channel: refused, not limited"
+    );
+    let (status, page) = b
+        .get(&format!("/messages?channel_id={channel}"), &alice)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.as_array().unwrap().len(), 3);
+    b.stop().await;
+    a.stop().await;
+}
