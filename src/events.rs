@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::domain::model::{
@@ -21,7 +21,7 @@ use crate::domain::model::{
 use crate::id::Snowflake;
 
 /// Who may receive an event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
     /// Every member of a server.
     Server(Snowflake),
@@ -38,7 +38,9 @@ pub enum Audience {
 
 /// Every change, in the REST API's JSON shapes. The serde tag is the event
 /// name clients receive.
-#[derive(Clone, Debug, Serialize)]
+/// They also travel between nodes as they are (`cluster::relay`), hence
+/// `Deserialize`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Event {
     MessageCreate(Message),
@@ -84,7 +86,6 @@ pub enum Event {
     /// each list goes to its own audience as a `presence_updates` event.
     /// A whole batch is one envelope, so a batch touching many servers
     /// takes one slot of the bus, not one per server.
-    #[serde(skip_serializing)]
     PresenceUpdates(Vec<PresenceList>),
     /// Internal: these sessions ended (logout, password change); their
     /// sockets are closed. Never sent to clients.
@@ -124,13 +125,13 @@ impl Event {
 }
 
 /// Presence updates and who receives them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PresenceList {
     pub audience: Audience,
     pub updates: Vec<PresenceUpdate>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Envelope {
     pub audience: Audience,
     pub event: Event,
@@ -152,6 +153,11 @@ impl EventBus {
         tracing::debug!(event = event.name(), ?audience, "event");
         // An error only means nobody is listening yet.
         let _ = self.sender.send(Arc::new(Envelope { audience, event }));
+    }
+
+    /// Passes on an event as it is (one relayed from another node).
+    pub fn publish_envelope(&self, envelope: Arc<Envelope>) {
+        let _ = self.sender.send(envelope);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {

@@ -137,7 +137,22 @@ impl IdGenerator {
     }
 
     pub fn next(&self) -> Result<Snowflake, LeaseExpired> {
+        Self::mint(&mut self.lock())
+    }
+
+    /// An id greater than `floor` (another node's, whose clock may be
+    /// ahead of ours): this generator's clock moves past it for good.
+    pub fn next_above(&self, floor: Snowflake) -> Result<Snowflake, LeaseExpired> {
         let mut state = self.lock();
+        let floor_ms = floor.0 >> (NODE_BITS + SEQ_BITS);
+        if state.last_ms <= floor_ms {
+            state.last_ms = floor_ms + 1;
+            state.seq = -1;
+        }
+        Self::mint(&mut state)
+    }
+
+    fn mint(state: &mut GeneratorState) -> Result<Snowflake, LeaseExpired> {
         let unix_now = chrono::Utc::now().timestamp_millis();
         if unix_now >= state.valid_until_ms {
             return Err(LeaseExpired);
@@ -204,6 +219,21 @@ mod tests {
         let before = chrono::Utc::now().timestamp_millis();
         let id = g.next().unwrap();
         assert!((id.timestamp_ms() - before).abs() < 1000);
+    }
+
+    #[test]
+    fn next_above_passes_a_floor_from_a_clock_ahead() {
+        let g = IdGenerator::new(1);
+        let now = g.next().unwrap();
+        // Another node's id, minted a minute ahead of our clock.
+        let floor = Snowflake((now.0 + (60_000 << (NODE_BITS + SEQ_BITS))) | (1023 << SEQ_BITS));
+        let above = g.next_above(floor).unwrap();
+        assert!(above > floor);
+        assert!(g.next().unwrap() > above);
+        assert!(
+            g.next_above(now).unwrap() > above,
+            "a floor behind changes nothing"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::auth::password::Hashers;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::session_cache::SessionCache;
 use crate::cluster::Redis;
+use crate::cluster::relay::Publisher;
 use crate::config::Config;
 use crate::domain::message_writer::MessageWriter;
 use crate::domain::online::{Presence, PresenceQueue};
@@ -55,6 +56,8 @@ pub struct AppState {
     pub typing: Arc<TypingThrottle>,
     /// The deployment's Redis, in multi-node mode (`cluster`).
     pub redis: Option<Redis>,
+    /// Publishes this node's events to the other nodes, in multi-node mode.
+    pub relay: Option<Arc<Publisher>>,
 }
 
 impl AppState {
@@ -67,9 +70,15 @@ impl AppState {
         redis: Option<Redis>,
         config: &Config,
     ) -> Self {
+        let relay = redis.clone().map(Publisher::new);
         Self {
             presence_queue: Arc::new(PresenceQueue::default()),
-            messages: MessageWriter::spawn(store.clone(), ids.clone(), events.clone()),
+            messages: MessageWriter::spawn(
+                store.clone(),
+                ids.clone(),
+                events.clone(),
+                relay.clone(),
+            ),
             presence: Arc::new(Presence::default()),
             store,
             ids,
@@ -98,6 +107,7 @@ impl AppState {
             rate_limits: RateLimits::from_config(config, redis.clone()),
             typing: Arc::new(TypingThrottle::default()),
             redis,
+            relay,
         }
     }
 }

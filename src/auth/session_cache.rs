@@ -84,6 +84,13 @@ impl SessionCache {
         }
     }
 
+    /// Forgets every session (ends may have been missed).
+    pub fn clear(&self) {
+        let mut entries = self.lock();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        *entries = Entries::default();
+    }
+
     /// Forgets every session of `user`: call after ending any of them.
     pub fn forget_user(&self, user: Snowflake) {
         let mut entries = self.lock();

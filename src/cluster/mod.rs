@@ -1,9 +1,12 @@
 //! Multi-node mode: several Guildhall nodes on one PostgreSQL database and
 //! one Redis (`--redis-url`). PostgreSQL holds everything durable; Redis
-//! holds what the nodes share while they run: node id leases (`lease`).
+//! holds what the nodes share while they run: node id leases (`lease`),
+//! the events every node must see (`relay`) and rate-limit budgets (kept
+//! by the limits module).
 //! Single-node mode (no Redis) never touches this module.
 
 pub mod lease;
+pub mod relay;
 
 use std::time::Duration;
 
@@ -19,6 +22,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// multiplexed and reconnects by itself.
 #[derive(Clone)]
 pub struct Redis {
+    client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
 }
@@ -31,6 +35,7 @@ impl Redis {
             .set_connection_timeout(Some(CONNECT_TIMEOUT));
         let conn = client.get_connection_manager_with_config(config).await?;
         Ok(Self {
+            client,
             conn,
             prefix: prefix.to_owned(),
         })
@@ -39,6 +44,11 @@ impl Redis {
     /// The deployment's name for `key`.
     pub fn key(&self, key: &str) -> String {
         format!("{}:{key}", self.prefix)
+    }
+
+    /// For connections of their own (a subscription).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
     }
 
     pub fn conn(&self) -> ConnectionManager {

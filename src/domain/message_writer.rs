@@ -12,16 +12,26 @@
 //!
 //! The store only inserts; ids and events are this module's, because only
 //! the writer knows the commit order.
+//!
+//! On several nodes each node has its writer, and they take turns per
+//! channel: a batch holds its channels' commit locks
+//! (`store::messages::ChannelLocks`) while it gives ids (above the
+//! channel's newest), commits, and publishes its events to every node
+//! (`cluster::relay`). So on every node a channel's ids, commit order and
+//! event order still agree.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cluster::relay::Publisher;
 use crate::domain::model::{Author, Message};
 use crate::error::AppError;
-use crate::events::{Audience, Event, EventBus};
+use crate::events::{Audience, Envelope, Event, EventBus};
 use crate::id::{IdGenerator, LeaseExpired, Snowflake};
 use crate::perms::{self, ChannelAccess};
+use crate::store::messages::ChannelLocks;
 use crate::store::{Store, time_from_ms};
 
 /// The most posts one group commit takes: one multi-row insert.
@@ -58,9 +68,20 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    pub fn spawn(store: Store, ids: Arc<IdGenerator>, events: EventBus) -> Self {
+    pub fn spawn(
+        store: Store,
+        ids: Arc<IdGenerator>,
+        events: EventBus,
+        relay: Option<Arc<Publisher>>,
+    ) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(store, ids, events, jobs));
+        let writer = Writer {
+            store,
+            ids,
+            events,
+            relay,
+        };
+        tokio::spawn(writer.run(jobs));
         Self { queue }
     }
 
@@ -78,55 +99,184 @@ impl MessageWriter {
     }
 }
 
-async fn run(store: Store, ids: Arc<IdGenerator>, events: EventBus, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // Every message gets its id now, in queue order; without a node id
-        // lease there is none to give, and the batch is refused whole.
-        let messages: Vec<Message> = match batch
-            .iter()
-            .map(|job| stamp(&ids, &job.message))
-            .collect::<Result<_, _>>()
-        {
-            Ok(messages) => messages,
-            Err(expired) => {
-                for job in batch.drain(..) {
-                    let _ = job.done.send(Err(expired.into()));
-                }
-                continue;
-            }
-        };
-        let refs: Vec<&Message> = messages.iter().collect();
-        let results: Vec<Result<bool, AppError>> = match store.insert_messages(&refs).await {
-            Ok(inserted) => refs.iter().map(|m| Ok(inserted.contains(&m.id))).collect(),
-            // One bad insert (say, a reply to a message just deleted) must
-            // not fail the others: retry each on its own, in order.
-            Err(_) => {
-                let mut results = Vec::with_capacity(refs.len());
-                for m in &refs {
-                    results.push(store.insert_messages(&[m]).await.map(|ids| !ids.is_empty()));
-                }
-                results
-            }
-        };
-        for ((job, message), result) in batch.drain(..).zip(messages).zip(results) {
-            let answer = match result {
-                Ok(true) => {
-                    events.publish(job.message.audience, Event::MessageCreate(message.clone()));
-                    Ok(message)
-                }
-                // The author lost the right to post between check and write.
-                Ok(false) => Err(perms::lost_access(job.message.access)),
-                Err(e) => Err(e),
+struct Writer {
+    store: Store,
+    ids: Arc<IdGenerator>,
+    events: EventBus,
+    /// Several nodes: where the events go, in commit order.
+    relay: Option<Arc<Publisher>>,
+}
+
+impl Writer {
+    async fn run(self, mut jobs: mpsc::Receiver<Job>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let answers = match &self.relay {
+                None => self.commit(&batch).await,
+                Some(relay) => self.commit_in_turn(&batch, relay).await,
             };
-            let _ = job.done.send(answer);
+            for (job, answer) in batch.drain(..).zip(answers) {
+                let _ = job.done.send(answer);
+            }
+        }
+    }
+
+    /// One node: ids, one insert, events.
+    async fn commit(&self, batch: &[Job]) -> Answers {
+        let messages = match stamp_all(&self.ids, batch, &HashMap::new()) {
+            Ok(messages) => messages,
+            Err(expired) => return refuse_all(batch, expired.into()),
+        };
+        let results = insert_all(&messages, Inserter::Store(&self.store)).await;
+        let (answers, created) = settle(batch, messages, results);
+        for (audience, message) in created {
+            self.events.publish(audience, Event::MessageCreate(message));
+        }
+        answers
+    }
+
+    /// Several nodes: the same, holding the channels' commit locks until
+    /// the events are published.
+    async fn commit_in_turn(&self, batch: &[Job], relay: &Publisher) -> Answers {
+        let channels: Vec<Snowflake> = batch.iter().map(|job| job.message.channel_id).collect();
+        let mut locks = match self.store.lock_channels(&channels).await {
+            Ok(Some(locks)) => locks,
+            Ok(None) => return self.commit(batch).await,
+            Err(e) => return refuse_all(batch, e),
+        };
+        let floors = match locks.newest_ids(&channels).await {
+            Ok(floors) => floors,
+            Err(e) => return refuse_all(batch, e),
+        };
+        let messages = match stamp_all(&self.ids, batch, &floors) {
+            Ok(messages) => messages,
+            Err(expired) => return refuse_all(batch, expired.into()),
+        };
+        let results = insert_all(&messages, Inserter::Locked(&mut locks, &self.store)).await;
+        let (answers, created) = settle(batch, messages, results);
+        let envelopes: Vec<Envelope> = created
+            .into_iter()
+            .map(|(audience, message)| Envelope {
+                audience,
+                event: Event::MessageCreate(message),
+            })
+            .collect();
+        relay.publish(&envelopes.iter().collect::<Vec<_>>()).await;
+        locks.unlock().await;
+        answers
+    }
+}
+
+/// Gives each message of `batch` its id, in queue order, above its
+/// channel's `floors`; without a node id lease there is none to give.
+fn stamp_all(
+    ids: &IdGenerator,
+    batch: &[Job],
+    floors: &HashMap<Snowflake, Snowflake>,
+) -> Result<Vec<Message>, LeaseExpired> {
+    batch
+        .iter()
+        .map(|job| {
+            stamp(
+                ids,
+                &job.message,
+                floors.get(&job.message.channel_id).copied(),
+            )
+        })
+        .collect()
+}
+
+fn refuse_all(batch: &[Job], error: AppError) -> Answers {
+    let code = error.to_string();
+    tracing::warn!(error = %code, posts = batch.len(), "message batch refused");
+    batch
+        .iter()
+        .map(|_| {
+            Err(match &error {
+                AppError::Unavailable {
+                    what,
+                    retry_after_secs,
+                } => AppError::Unavailable {
+                    what,
+                    retry_after_secs: *retry_after_secs,
+                },
+                _ => AppError::Internal(code.clone()),
+            })
+        })
+        .collect()
+}
+
+/// Inserts `messages` in one statement; if that fails (say, a reply to a
+/// message just deleted), each on its own, in order, so one bad insert
+/// does not fail the others.
+async fn insert_all(messages: &[Message], mut to: Inserter<'_>) -> Vec<Result<bool, AppError>> {
+    let refs: Vec<&Message> = messages.iter().collect();
+    match to.insert(&refs).await {
+        Ok(inserted) => refs.iter().map(|m| Ok(inserted.contains(&m.id))).collect(),
+        Err(_) => {
+            let mut results = Vec::with_capacity(refs.len());
+            for m in &refs {
+                results.push(to.insert(&[m]).await.map(|ids| !ids.is_empty()));
+            }
+            results
         }
     }
 }
 
+/// Where a batch is inserted: through the store's writer, or on the
+/// connection holding the channels' commit locks.
+enum Inserter<'a> {
+    Store(&'a Store),
+    Locked(&'a mut ChannelLocks, &'a Store),
+}
+
+impl Inserter<'_> {
+    async fn insert(&mut self, messages: &[&Message]) -> Result<HashSet<Snowflake>, AppError> {
+        match self {
+            Inserter::Store(store) => store.insert_messages(messages).await,
+            Inserter::Locked(locks, store) => locks.insert_messages(store, messages).await,
+        }
+    }
+}
+
+/// What each post is answered.
+type Answers = Vec<Result<Message, AppError>>;
+
+/// Each post's answer, and the messages created with their audiences, in
+/// commit order.
+fn settle(
+    batch: &[Job],
+    messages: Vec<Message>,
+    results: Vec<Result<bool, AppError>>,
+) -> (Answers, Vec<(Audience, Message)>) {
+    let mut created = Vec::new();
+    let answers = batch
+        .iter()
+        .zip(messages)
+        .zip(results)
+        .map(|((job, message), result)| match result {
+            Ok(true) => {
+                created.push((job.message.audience.clone(), message.clone()));
+                Ok(message)
+            }
+            // The author lost the right to post between check and write.
+            Ok(false) => Err(perms::lost_access(job.message.access)),
+            Err(e) => Err(e),
+        })
+        .collect();
+    (answers, created)
+}
+
 /// The message as it will be stored and shown, with a fresh id.
-fn stamp(ids: &IdGenerator, new: &NewMessage) -> Result<Message, LeaseExpired> {
-    let id = ids.next()?;
+fn stamp(
+    ids: &IdGenerator,
+    new: &NewMessage,
+    floor: Option<Snowflake>,
+) -> Result<Message, LeaseExpired> {
+    let id = match floor {
+        Some(floor) => ids.next_above(floor)?,
+        None => ids.next()?,
+    };
     Ok(Message {
         id,
         channel_id: new.channel_id,

@@ -1,7 +1,7 @@
 //! The shapes clients see, over REST and in live events alike.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::values::{RelationshipStatus, Role};
@@ -9,26 +9,45 @@ use crate::id::Snowflake;
 
 /// Times as clients see them: RFC 3339 in UTC with exactly millisecond
 /// precision and a `Z`, such as `2026-11-26T16:41:53.123Z`. For
-/// `#[serde(with = "rfc3339_millis")]`, or `rfc3339_millis::option`; the
+/// `#[serde(with = "rfc3339_millis")]`, or `rfc3339_millis::option`
+/// (reading them back is for events relayed between nodes); the
 /// OpenAPI schema (a `date-time` string) comes from utoipa's `chrono`
 /// feature.
 pub mod rfc3339_millis {
     use chrono::{DateTime, SecondsFormat, Utc};
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
 
     fn text(time: &DateTime<Utc>) -> String {
         time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    fn parse<E: serde::de::Error>(text: &str) -> Result<DateTime<Utc>, E> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(E::custom)
     }
 
     pub fn serialize<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&text(time))
     }
 
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        parse(&String::deserialize(d)?)
+    }
+
     pub mod option {
         use chrono::{DateTime, Utc};
-        use serde::Serializer;
+        use serde::{Deserialize, Deserializer, Serializer};
 
-        use super::text;
+        use super::{parse, text};
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|t| parse(&t))
+                .transpose()
+        }
 
         pub fn serialize<S: Serializer>(
             time: &Option<DateTime<Utc>>,
@@ -42,7 +61,7 @@ pub mod rfc3339_millis {
     }
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct User {
     #[schema(value_type = String)]
     pub id: Snowflake,
@@ -57,7 +76,7 @@ pub struct User {
 
 /// The author of a message as shown beside it; a deleted account shows as
 /// `deleted: true` with a placeholder name.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Author {
     #[schema(value_type = String)]
     pub id: Snowflake,
@@ -66,7 +85,7 @@ pub struct Author {
     pub deleted: bool,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Server {
     #[schema(value_type = String)]
     pub id: Snowflake,
@@ -77,7 +96,7 @@ pub struct Server {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Member {
     #[schema(value_type = String)]
     pub server_id: Snowflake,
@@ -90,7 +109,7 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Invite {
     pub code: String,
     #[schema(value_type = String)]
@@ -106,7 +125,7 @@ pub struct Invite {
 }
 
 /// Stored as text, like `Role`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ChannelKind {
@@ -116,7 +135,7 @@ pub enum ChannelKind {
     Dm,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Channel {
     #[schema(value_type = String)]
     pub id: Snowflake,
@@ -136,14 +155,14 @@ pub struct Channel {
 }
 
 /// One emoji's tally on a message; `me` says whether the caller is among them.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReactionSummary {
     pub emoji: String,
     pub count: i64,
     pub me: bool,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     #[schema(value_type = String)]
     pub id: Snowflake,
@@ -166,7 +185,7 @@ pub struct Message {
     pub nonce: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Reaction {
     #[schema(value_type = String)]
     pub id: Snowflake,
@@ -181,7 +200,7 @@ pub struct Reaction {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Relationship {
     #[schema(value_type = String)]
     pub id: Snowflake,
@@ -213,7 +232,7 @@ impl Relationship {
 }
 
 /// One user's status as others see it (`ready` and `presence_updates`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceUpdate {
     pub user_id: Snowflake,
     pub status: crate::domain::values::PresenceStatus,

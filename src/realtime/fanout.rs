@@ -56,6 +56,15 @@ pub async fn run(io: SocketIo, bus: EventBus) {
     }
 }
 
+/// Disconnects every socket of this node (its rights are unknown: events
+/// were missed); clients reconnect and catch up.
+pub fn disconnect_all(io: &SocketIo) {
+    let cut = CutOff::default();
+    for socket in io.broadcast().sockets() {
+        cut.disconnect(socket);
+    }
+}
+
 /// Sockets being cut off: they receive nothing more while their disconnect
 /// waits for room in their queue.
 #[derive(Clone, Default)]

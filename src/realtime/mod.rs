@@ -24,8 +24,10 @@ use crate::auth::credentials::{choose_token, find_session_by_hash};
 use crate::auth::token::hash_token;
 use crate::auth::{Actor, Intent};
 use crate::client_addr::ClientIp;
+use crate::cluster::relay;
 use crate::config::Config;
 use crate::domain::{presence, ready};
+use crate::events::{Envelope, Event, EventBus};
 use crate::id::Snowflake;
 use crate::limits::{Bucket, Caller};
 use crate::state::AppState;
@@ -71,7 +73,21 @@ impl Gateway {
             )
             .build_layer();
         io.ns("/", on_connect.with(authenticate));
-        let fanout = tokio::spawn(fanout::run(io.clone(), app.events.clone()));
+        let deliveries = match &app.relay {
+            None => app.events.clone(),
+            // On several nodes, sockets get every node's events, this
+            // node's included, through the relay (`cluster::relay`).
+            Some(publisher) => {
+                let deliveries = EventBus::new(config.event_bus_capacity as usize);
+                tokio::spawn(relay::run(
+                    publisher.clone(),
+                    app.events.clone(),
+                    relay_receiver(&app, &io, deliveries.clone()),
+                ));
+                deliveries
+            }
+        };
+        let fanout = tokio::spawn(fanout::run(io.clone(), deliveries));
         let presence = tokio::spawn(presence::send_batches(app));
         Self {
             layer,
@@ -94,6 +110,32 @@ impl Gateway {
     }
 }
 
+/// What this node does with the events the relay hears: applies other
+/// nodes' to its caches, delivers all, and resynchronises after a loss.
+fn relay_receiver(app: &AppState, io: &SocketIo, deliveries: EventBus) -> relay::Receiver {
+    let (store, sessions) = (app.store.clone(), app.sessions.clone());
+    let apply = move |envelope: &Envelope| {
+        store.apply_relayed(&envelope.event);
+        match &envelope.event {
+            Event::SessionsEnded { user_id, .. } | Event::UserDelete { id: user_id } => {
+                sessions.forget_user(*user_id);
+            }
+            _ => {}
+        }
+    };
+    let (store, sessions, io) = (app.store.clone(), app.sessions.clone(), io.clone());
+    let resync = move || {
+        store.forget_cached();
+        sessions.clear();
+        fanout::disconnect_all(&io);
+    };
+    relay::Receiver {
+        deliveries,
+        apply: Box::new(apply),
+        resync: Box::new(resync),
+    }
+}
+
 pub fn user_room(id: Snowflake) -> String {
     format!("u:{id}")
 }
@@ -113,6 +155,9 @@ pub enum Refused {
     Unauthorized,
     RateLimited,
     TooManySockets,
+    /// On several nodes: this node does not hear the other nodes' events
+    /// right now, so it could not keep a socket up to date.
+    Unavailable,
 }
 
 impl std::fmt::Display for Refused {
@@ -121,6 +166,7 @@ impl std::fmt::Display for Refused {
             Refused::Unauthorized => "unauthorized",
             Refused::RateLimited => "rate_limited",
             Refused::TooManySockets => "too_many_sockets",
+            Refused::Unavailable => "unavailable",
         })
     }
 }
@@ -155,6 +201,9 @@ async fn authenticate(
     let given = auth
         .ok()
         .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
+    if app.relay.as_ref().is_some_and(|relay| !relay.live()) {
+        return Err(Refused::Unavailable);
+    }
     let addr = ClientIp::of(&s.req_parts().extensions).limit_key();
     admit_connect(&app, Caller::Addr(addr)).await?;
     let parts = s.req_parts();

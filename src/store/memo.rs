@@ -117,6 +117,15 @@ impl Memo {
         });
     }
 
+    /// Everything (changes may have been missed).
+    pub fn forget_everything(&self) {
+        self.forget(|maps| {
+            maps.access.clear();
+            maps.access_len = 0;
+            maps.authors.clear();
+        });
+    }
+
     /// Every access entry (a server with all its channels is gone).
     pub fn forget_all_access(&self) {
         self.forget(|maps| {

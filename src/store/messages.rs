@@ -11,7 +11,7 @@ use crate::domain::model::{Author, Message, ReactionSummary};
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::id::Snowflake;
 use crate::store::recent::{self, Cached, CachedReaction, Change, Listed};
-use crate::store::{Page, Store, on_reader, on_writer, placeholders, time_from_ms};
+use crate::store::{Db, Page, Store, on_reader, on_writer, placeholders, time_from_ms};
 
 /// The head of the multi-row message insert: `push_values` adds the rows
 /// of `v`, then `INSERT_WHERE_ALLOWED` follows.
@@ -36,6 +36,94 @@ const INSERT_WHERE_ALLOWED: &str = ")
             WHERE r.user_low = c.dm_low AND r.user_high = c.dm_high AND r.status = 'blocked')
     END
     RETURNING id";
+
+/// The insert of `messages` (`INSERT_MESSAGES`, their rows,
+/// `INSERT_WHERE_ALLOWED`), for either database.
+fn insert_statement<'q, DB>(messages: &[&'q Message]) -> sqlx::QueryBuilder<DB>
+where
+    DB: sqlx::Database,
+    <DB as sqlx::Database>::Arguments: Default,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut statement = sqlx::QueryBuilder::new(INSERT_MESSAGES);
+    statement
+        .push_values(messages, |mut row, m| {
+            row.push_bind(m.id.0)
+                .push_bind(m.channel_id.0)
+                .push_bind(m.author_id.0)
+                .push_bind(m.content.as_str())
+                .push_bind(m.reply_to.map(|r| r.0))
+                .push_bind(m.id.timestamp_ms());
+        })
+        .push(INSERT_WHERE_ALLOWED);
+    statement
+}
+
+/// The commit locks of some channels, on several nodes. Each node has its
+/// own group-commit writer; so that a channel's messages get their ids,
+/// commit and go out to every node in one order, a writer holds its
+/// batch's channels' locks (PostgreSQL session advisory locks keyed by
+/// channel id) from before it gives the ids until its events are
+/// published, and gives ids above the newest one the channel has (node
+/// clocks differ). A node that dies holding them loses its connection,
+/// and PostgreSQL releases them.
+pub struct ChannelLocks {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    unlocked: bool,
+}
+
+impl ChannelLocks {
+    /// The newest message id of each of `channels` that has one.
+    pub async fn newest_ids(
+        &mut self,
+        channels: &[Snowflake],
+    ) -> Result<HashMap<Snowflake, Snowflake>, AppError> {
+        let keys: Vec<i64> = channels.iter().map(|c| c.0).collect();
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT channel_id, max(id) FROM messages WHERE channel_id = ANY($1) GROUP BY channel_id",
+        )
+        .bind(&keys)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel, newest)| (Snowflake(channel), Snowflake(newest)))
+            .collect())
+    }
+
+    /// `Store::insert_messages`, on the locked connection.
+    pub async fn insert_messages(
+        &mut self,
+        store: &Store,
+        messages: &[&Message],
+    ) -> Result<HashSet<Snowflake>, AppError> {
+        let inserted = insert_statement(messages)
+            .build_query_scalar::<i64>()
+            .fetch_all(&mut *self.conn)
+            .await;
+        store.inserted(messages, inserted)
+    }
+
+    /// Releases the locks; the connection goes back to the pool.
+    pub async fn unlock(mut self) {
+        let released = sqlx::query("SELECT pg_advisory_unlock_all()")
+            .execute(&mut *self.conn)
+            .await;
+        self.unlocked = released.is_ok();
+    }
+}
+
+impl Drop for ChannelLocks {
+    /// A connection still holding locks must not go back to the pool:
+    /// closing it releases them.
+    fn drop(&mut self) {
+        if !self.unlocked {
+            self.conn.close_on_drop();
+        }
+    }
+}
 
 /// Where a message is and who wrote it: what permission checks need
 /// before the message itself.
@@ -104,20 +192,21 @@ impl Store {
             return Ok(HashSet::new());
         }
         let inserted = on_writer!(self, |pool| {
-            sqlx::QueryBuilder::new(INSERT_MESSAGES)
-                .push_values(messages, |mut row, m| {
-                    row.push_bind(m.id.0)
-                        .push_bind(m.channel_id.0)
-                        .push_bind(m.author_id.0)
-                        .push_bind(m.content.as_str())
-                        .push_bind(m.reply_to.map(|r| r.0))
-                        .push_bind(m.id.timestamp_ms());
-                })
-                .push(INSERT_WHERE_ALLOWED)
+            insert_statement(messages)
                 .build_query_scalar::<i64>()
                 .fetch_all(pool)
                 .await
         });
+        self.inserted(messages, inserted)
+    }
+
+    /// What an insert of `messages` returned, as the ids inserted; the
+    /// recent messages kept learn of them.
+    fn inserted(
+        &self,
+        messages: &[&Message],
+        inserted: Result<Vec<i64>, sqlx::Error>,
+    ) -> Result<HashSet<Snowflake>, AppError> {
         let inserted: HashSet<Snowflake> = match inserted {
             Ok(ids) => ids.into_iter().map(Snowflake).collect(),
             Err(e) if is_foreign_key_violation(&e) => return Err(AppError::NotFound("channel")),
@@ -130,6 +219,31 @@ impl Store {
             .collect();
         self.recent.posted(&kept);
         Ok(inserted)
+    }
+
+    /// On several nodes: holds the channels' commit locks (see
+    /// `ChannelLocks`) on a connection of its own; `None` on SQLite, which
+    /// serves one node only.
+    pub async fn lock_channels(
+        &self,
+        channels: &[Snowflake],
+    ) -> Result<Option<ChannelLocks>, AppError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(None);
+        };
+        let mut keys: Vec<i64> = channels.iter().map(|c| c.0).collect();
+        // Always in the same order, so two nodes never wait on each other.
+        keys.sort_unstable();
+        keys.dedup();
+        let mut locks = ChannelLocks {
+            conn: pool.acquire().await?,
+            unlocked: false,
+        };
+        sqlx::query("SELECT pg_advisory_lock(k) FROM unnest($1::bigint[]) AS k")
+            .bind(&keys)
+            .execute(&mut *locks.conn)
+            .await?;
+        Ok(Some(locks))
     }
 
     /// One message with its author (no reactions: a new message has none).

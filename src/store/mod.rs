@@ -37,6 +37,7 @@ pub mod messages;
 pub mod reactions;
 pub mod recent;
 pub mod relationships;
+mod relayed;
 pub mod servers;
 pub mod sessions;
 pub mod users;

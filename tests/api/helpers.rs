@@ -163,6 +163,18 @@ async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
             .await
             .expect("server runs");
     });
+    // On several nodes, sockets are refused until the node hears the
+    // other nodes' events: wait for that, as a load balancer would wait
+    // for readiness.
+    if let Some(relay) = &state.relay {
+        for _ in 0..200 {
+            if relay.live() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(relay.live(), "the node never heard the relay");
+    }
     TestApp {
         base,
         config,

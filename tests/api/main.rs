@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod channels;
 mod cluster;
+mod cluster_events;
 mod contract;
 mod emojis;
 mod fresh_reads;
