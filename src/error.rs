@@ -221,6 +221,17 @@ fn is_connection_failure(e: &sqlx::Error) -> bool {
     }
 }
 
+impl From<redis::RedisError> for AppError {
+    /// On several nodes, Redis out of reach: the client may retry.
+    fn from(e: redis::RedisError) -> Self {
+        tracing::warn!(error = %e, "redis");
+        Self::Unavailable {
+            what: "the nodes' shared state",
+            retry_after_secs: 2,
+        }
+    }
+}
+
 impl From<crate::id::LeaseExpired> for AppError {
     fn from(_: crate::id::LeaseExpired) -> Self {
         Self::Unavailable {

@@ -101,6 +101,7 @@ impl Server {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintenance(state.clone()));
         let sweeper = tokio::spawn(end_stale_sessions(state.clone()));
+        let presence_tender = tokio::spawn(domain::presence::tend_shared(state.clone()));
         let lease_keeper = self
             .lease
             .clone()
@@ -118,6 +119,7 @@ impl Server {
         serve::serve(self.listener, app, proxies, shutdown).await;
         maintenance.abort();
         sweeper.abort();
+        presence_tender.abort();
         if let (Some(keeper), Some(lease)) = (lease_keeper, &self.lease) {
             keeper.abort();
             lease.release(state.ids.node_id()).await;

@@ -7,6 +7,7 @@ use crate::auth::password::Hashers;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::session_cache::SessionCache;
 use crate::cluster::Redis;
+use crate::cluster::presence::SharedPresence;
 use crate::cluster::relay::Publisher;
 use crate::config::Config;
 use crate::domain::message_writer::MessageWriter;
@@ -58,6 +59,9 @@ pub struct AppState {
     pub redis: Option<Redis>,
     /// Publishes this node's events to the other nodes, in multi-node mode.
     pub relay: Option<Arc<Publisher>>,
+    /// Who is online in the whole cluster, in multi-node mode (`presence`
+    /// then counts nothing).
+    pub shared_presence: Option<Arc<SharedPresence>>,
 }
 
 impl AppState {
@@ -71,6 +75,9 @@ impl AppState {
         config: &Config,
     ) -> Self {
         let relay = redis.clone().map(Publisher::new);
+        let shared_presence = redis
+            .clone()
+            .map(|redis| Arc::new(SharedPresence::new(redis, config.node_lease_ttl.into())));
         Self {
             presence_queue: Arc::new(PresenceQueue::default()),
             messages: MessageWriter::spawn(
@@ -108,6 +115,7 @@ impl AppState {
             typing: Arc::new(TypingThrottle::default()),
             redis,
             relay,
+            shared_presence,
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Multi-node mode: several Guildhall nodes on one PostgreSQL database and
 //! one Redis (`--redis-url`). PostgreSQL holds everything durable; Redis
 //! holds what the nodes share while they run: node id leases (`lease`),
+//! who is online (`presence`),
 //! the events every node must see (`relay`) and rate-limit budgets (kept
 //! by the limits module).
 //! Single-node mode (no Redis) never touches this module.
 
 pub mod lease;
+pub mod presence;
 pub mod relay;
 
 use std::time::Duration;

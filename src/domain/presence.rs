@@ -4,6 +4,10 @@
 //! gateway reports sockets opening and closing and status requests; it
 //! holds none of these rules.
 //!
+//! On several nodes the counting is the cluster's (`cluster::presence`):
+//! a user is online while any node holds a socket of theirs, and the
+//! socket cap counts every node.
+//!
 //! Changes are coalesced: they gather for `WINDOW`, then go out together,
 //! one `presence_updates` list per server (to its members) and per friend
 //! (to that user), with the latest status of each user who changed and
@@ -14,6 +18,7 @@
 //! batch instead of two per change.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Actor;
@@ -101,39 +106,108 @@ async fn audiences(
     Ok(lists)
 }
 
-/// A socket of `actor` opened.
-///
-/// False, and nothing counted, when the user already has as many sockets
-/// open as they may (`--max-sockets-per-user`).
-pub fn socket_opened(state: &AppState, actor: &Actor) -> bool {
-    match state
-        .presence
-        .connect(actor.user_id, state.settings.max_sockets_per_user)
-    {
+/// Where an open socket was counted, to take it back when it closes: on
+/// this node, or in the cluster under this node's incarnation of then.
+#[derive(Clone)]
+pub struct SocketCount {
+    incarnation: Option<Arc<str>>,
+}
+
+/// Why a socket was not counted.
+pub enum NotCounted {
+    /// The user already has as many sockets open as they may
+    /// (`--max-sockets-per-user`, over every node).
+    AtCapacity,
+    /// On several nodes: Redis out of reach.
+    Unavailable,
+}
+
+/// A socket of `actor` opened: counted, or refused with nothing counted.
+pub async fn socket_opened(state: &AppState, actor: &Actor) -> Result<SocketCount, NotCounted> {
+    let cap = state.settings.max_sockets_per_user;
+    let (counted, incarnation) = match &state.shared_presence {
+        None => (state.presence.connect(actor.user_id, cap), None),
+        Some(shared) => {
+            let node = shared.incarnation();
+            match shared.connect(&node, actor.user_id, cap).await {
+                Ok(counted) => (counted, Some(node)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "socket not counted: redis");
+                    return Err(NotCounted::Unavailable);
+                }
+            }
+        }
+    };
+    match counted {
         Ok(Some(change)) => state.presence_queue.record(actor.user_id, change),
         Ok(None) => {}
-        Err(AtCapacity) => return false,
+        Err(AtCapacity) => return Err(NotCounted::AtCapacity),
     }
-    true
+    Ok(SocketCount { incarnation })
 }
 
 /// A socket of `actor` closed.
-pub fn socket_closed(state: &AppState, actor: &Actor) {
-    if let Some(change) = state.presence.disconnect(actor.user_id) {
+pub async fn socket_closed(state: &AppState, actor: &Actor, count: &SocketCount) {
+    let change = match (&state.shared_presence, &count.incarnation) {
+        (Some(shared), Some(node)) => match shared.disconnect(node, actor.user_id, Some(1)).await {
+            Ok(change) => change,
+            // Its incarnation's counts are swept when it lapses.
+            Err(e) => {
+                tracing::warn!(error = %e, "socket not uncounted: redis");
+                None
+            }
+        },
+        _ => state.presence.disconnect(actor.user_id),
+    };
+    if let Some(change) = change {
         state.presence_queue.record(actor.user_id, change);
     }
 }
 
 /// `actor` chose a status: online, idle, dnd or invisible.
-pub fn set_status(state: &AppState, actor: &Actor, status: Status) -> Result<(), AppError> {
+pub async fn set_status(state: &AppState, actor: &Actor, status: Status) -> Result<(), AppError> {
     if status == Status::Offline {
         return Err(AppError::invalid(
             "status",
             "must be online, idle, dnd or invisible",
         ));
     }
-    if let Some(change) = state.presence.set(actor.user_id, status) {
+    let change = match &state.shared_presence {
+        None => state.presence.set(actor.user_id, status),
+        Some(shared) => shared.set(actor.user_id, status).await?,
+    };
+    if let Some(change) = change {
         state.presence_queue.record(actor.user_id, change);
     }
     Ok(())
+}
+
+/// What others see of each of `users`.
+pub async fn statuses(state: &AppState, users: &[Snowflake]) -> Result<Vec<Status>, AppError> {
+    match &state.shared_presence {
+        None => Ok(users.iter().map(|u| state.presence.status_of(*u)).collect()),
+        Some(shared) => Ok(shared.statuses(users).await?),
+    }
+}
+
+/// On several nodes: keeps this node's incarnation alive and sends the
+/// offline updates of users whose sockets were on a node that died, for
+/// as long as the node runs.
+pub async fn tend_shared(state: AppState) {
+    let Some(shared) = state.shared_presence.clone() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(shared.tend_every());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match shared.tend().await {
+            Ok(changes) => {
+                for (user, change) in changes {
+                    state.presence_queue.record(user, change);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "shared presence not tended"),
+        }
+    }
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::auth::Actor;
 use crate::domain::model::{Channel, PresenceUpdate, Relationship, Server, User};
+use crate::domain::presence;
 use crate::domain::values::PresenceStatus;
 use crate::error::AppError;
 use crate::id::Snowflake;
@@ -51,14 +52,12 @@ pub async fn ready(state: &AppState, actor: &Actor) -> Result<Ready, AppError> {
     let servers = store.servers_of(user, &all).await?;
     let channels = store.visible_channels(user, &all).await?;
     let relationships = store.relationships_of(user, &all).await?;
-    let presences = store
-        .contact_ids(user, READY_CONTACTS)
-        .await?
+    let contacts = store.contact_ids(user, READY_CONTACTS).await?;
+    let statuses = presence::statuses(state, &contacts).await?;
+    let presences = contacts
         .into_iter()
-        .map(|id| PresenceUpdate {
-            user_id: id,
-            status: state.presence.status_of(id),
-        })
+        .zip(statuses)
+        .map(|(user_id, status)| PresenceUpdate { user_id, status })
         .filter(|p| p.status != PresenceStatus::Offline)
         .take(READY_LIMIT as usize)
         .collect();

@@ -186,7 +186,7 @@ async fn presence(
         admit(&s, &limits_of(&s))?;
         signed_in(&s, &app).await?;
         let input: SetPresence = parse(data)?;
-        presence::set_status(&app, &actor, input.status)
+        presence::set_status(&app, &actor, input.status).await
     }
     .await;
     answer(&s, ack, result.map(|()| json!({ "ok": true })));
@@ -200,10 +200,6 @@ async fn unknown_event(s: SocketRef, ack: AckSender) {
     let _ = ack.send(&error_ack(&e));
 }
 
-/// Marks a socket counted in presence (and in its user's socket cap).
-#[derive(Clone, Copy)]
-pub struct Counted;
-
 /// A user's last socket closing takes them offline.
 async fn disconnect(
     s: SocketRef,
@@ -212,7 +208,7 @@ async fn disconnect(
     reason: DisconnectReason,
 ) {
     tracing::debug!(user = %actor.user_id, %reason, "socket disconnected");
-    if s.extensions.get::<Counted>().is_some() {
-        presence::socket_closed(&app, &actor);
+    if let Some(count) = s.extensions.get::<presence::SocketCount>() {
+        presence::socket_closed(&app, &actor, &count).await;
     }
 }

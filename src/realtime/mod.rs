@@ -124,9 +124,15 @@ fn relay_receiver(app: &AppState, io: &SocketIo, deliveries: EventBus) -> relay:
         }
     };
     let (store, sessions, io) = (app.store.clone(), app.sessions.clone(), io.clone());
+    let shared_presence = app.shared_presence.clone();
     let resync = move || {
         store.forget_cached();
         sessions.clear();
+        // The sockets about to close may not be uncounted in Redis: a new
+        // incarnation counts the next ones, and the old is swept.
+        if let Some(shared) = &shared_presence {
+            shared.reincarnate();
+        }
         fanout::disconnect_all(&io);
     };
     relay::Receiver {
@@ -249,11 +255,12 @@ async fn authenticate(
     handlers::register(&s, app.settings.socket_events_per_minute);
     // Counted here, with the disconnect handler in place, so that every
     // counted socket is also uncounted (the handler uncounts only sockets
-    // marked `Counted`).
-    if !presence::socket_opened(&app, &user) {
-        return Err(Refused::TooManySockets);
-    }
-    s.extensions.insert(handlers::Counted);
+    // that carry their `SocketCount`).
+    match presence::socket_opened(&app, &user).await {
+        Ok(count) => s.extensions.insert(count),
+        Err(presence::NotCounted::AtCapacity) => return Err(Refused::TooManySockets),
+        Err(presence::NotCounted::Unavailable) => return Err(Refused::Unavailable),
+    };
     Ok(())
 }
 

@@ -33,7 +33,16 @@ impl SocketClient {
         auth: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Result<Self, Value> {
-        let url = app.base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket";
+        Self::connect_to(&app.base, auth, headers).await
+    }
+
+    /// `connect`, to a server at `base` (`http://host:port`).
+    pub async fn connect_to(
+        base: &str,
+        auth: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, Value> {
+        let url = base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket";
         let mut request = url.into_client_request().unwrap();
         for (name, value) in headers {
             request.headers_mut().insert(
