@@ -110,10 +110,17 @@ pub struct Config {
     pub redis_prefix: String,
 
     /// How long a node id lease lasts in Redis without renewal: a node that
-    /// cannot renew it for this long stops minting ids (answers 503), and a
+    /// cannot renew it for this long stops minting ids (writes answer 503),
+    /// so it is how long a Redis outage can last before writes stop; a
     /// killed node's id is free again after it.
-    #[arg(long, env = "GUILDHALL_NODE_LEASE_TTL", default_value = "10s")]
+    #[arg(long, env = "GUILDHALL_NODE_LEASE_TTL", default_value = "60s")]
     pub node_lease_ttl: humantime::Duration,
+
+    /// On several nodes: how long a node counts as alive without saying
+    /// so in Redis (it does every fifth of this). A killed node's users
+    /// show offline on the others after at most this and a fifth.
+    #[arg(long, env = "GUILDHALL_PRESENCE_TTL", default_value = "10s")]
+    pub presence_ttl: humantime::Duration,
 
     /// Seconds between Engine.IO heartbeats on a socket.
     #[arg(long, env = "GUILDHALL_PING_INTERVAL_SECS", default_value_t = 25)]

@@ -77,7 +77,7 @@ impl AppState {
         let relay = redis.clone().map(Publisher::new);
         let shared_presence = redis
             .clone()
-            .map(|redis| Arc::new(SharedPresence::new(redis, config.node_lease_ttl.into())));
+            .map(|redis| Arc::new(SharedPresence::new(redis, config.presence_ttl.into())));
         Self {
             presence_queue: Arc::new(PresenceQueue::default()),
             messages: MessageWriter::spawn(

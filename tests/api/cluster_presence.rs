@@ -128,7 +128,7 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn a_killed_nodes_users_go_offline_on_the_others() {
     let ttl = Duration::from_secs(1);
-    let a = spawn_cluster_node(|c| c.node_lease_ttl = ttl.into()).await;
+    let a = spawn_cluster_node(|c| c.presence_ttl = ttl.into()).await;
     let g = a.guild().await;
     let port = free_port();
     let config = a.config();
@@ -138,7 +138,7 @@ async fn a_killed_nodes_users_go_offline_on_the_others() {
             .args(["--database-url", &config.database_url])
             .args(["--redis-url", config.redis_url.as_deref().unwrap()])
             .args(["--redis-prefix", &config.redis_prefix])
-            .args(["--node-lease-ttl", "1s", "--rate-limits", "false"])
+            .args(["--presence-ttl", "1s", "--rate-limits", "false"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -7,6 +7,7 @@ mod auth;
 mod channels;
 mod cluster;
 mod cluster_events;
+mod cluster_outages;
 mod cluster_presence;
 mod contract;
 mod emojis;
