@@ -100,6 +100,30 @@ impl Budget {
     }
 }
 
+/// Spends one request of `per_minute` in the budget named `key`, shared
+/// by every node (`SHARED_GCRA`).
+pub async fn spend_shared(
+    redis: &Redis,
+    key: &str,
+    per_minute: u32,
+) -> Result<Standing, redis::RedisError> {
+    let limit = per_minute.max(1);
+    let interval_ms = (60_000 / u64::from(limit)).max(1);
+    let (allowed, remaining, full_in_ms, wait_ms): (u8, u32, u64, u64) =
+        redis::Script::new(SHARED_GCRA)
+            .key(redis.key(key))
+            .arg(interval_ms)
+            .arg(limit)
+            .invoke_async(&mut redis.conn())
+            .await?;
+    Ok(Standing {
+        limit,
+        remaining: remaining.min(limit),
+        reset_after: Duration::from_millis(full_in_ms).as_secs_f64(),
+        retry_after: (allowed == 0).then(|| Duration::from_millis(wait_ms.max(1))),
+    })
+}
+
 /// Every bucket's budgets. `None` in `AppState` when limits are off.
 pub struct RateLimits {
     auth: Budget,
@@ -178,25 +202,12 @@ impl RateLimits {
         bucket: Bucket,
         caller: Caller,
     ) -> Result<Standing, redis::RedisError> {
-        let limit = self.budget(bucket).per_minute;
-        let interval_ms = (60_000 / u64::from(limit.max(1))).max(1);
         let who = match caller {
             Caller::User(id) => format!("u{id}"),
             Caller::Addr(addr) => format!("a{addr}"),
         };
-        let (allowed, remaining, full_in_ms, wait_ms): (u8, u32, u64, u64) =
-            redis::Script::new(SHARED_GCRA)
-                .key(redis.key(&format!("rate:{}:{who}", bucket.name())))
-                .arg(interval_ms)
-                .arg(limit)
-                .invoke_async(&mut redis.conn())
-                .await?;
-        Ok(Standing {
-            limit,
-            remaining: remaining.min(limit),
-            reset_after: Duration::from_millis(full_in_ms).as_secs_f64(),
-            retry_after: (allowed == 0).then(|| Duration::from_millis(wait_ms.max(1))),
-        })
+        let key = format!("rate:{}:{who}", bucket.name());
+        spend_shared(redis, &key, self.budget(bucket).per_minute).await
     }
 
     fn spend_here(&self, bucket: Bucket, caller: Caller) -> Standing {

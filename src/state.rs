@@ -108,7 +108,10 @@ impl AppState {
                     ms => i64::try_from(ms).unwrap_or(i64::MAX),
                 },
             }),
-            login_limiter: Arc::new(LoginLimiter::new(config.login_attempts_per_minute)),
+            login_limiter: Arc::new(LoginLimiter::new(
+                config.login_attempts_per_minute,
+                redis.clone(),
+            )),
             hashers: Arc::new(Hashers::start(config.password_hash_queue as usize)),
             sessions: Arc::new(SessionCache::default()),
             rate_limits: RateLimits::from_config(config, redis.clone()),

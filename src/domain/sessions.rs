@@ -53,7 +53,7 @@ pub async fn login(
     if key.len() > 254 || input.password.len() > 1024 {
         return Err(bad_credentials());
     }
-    state.login_limiter.check(client.limit_key(), &key)?;
+    state.login_limiter.check(client.limit_key(), &key).await?;
     let credentials = state.store.credentials(&key, by_email).await?;
     let (user_id, stored) = match credentials {
         Some(c) => (Some(c.user_id), Some(c.password_hash)),

@@ -122,7 +122,8 @@ pub async fn update_user(
         // not test passwords faster than a login could.
         state
             .login_limiter
-            .check(client.limit_key(), &format!("#{id}"))?;
+            .check(client.limit_key(), &format!("#{id}"))
+            .await?;
         let stored = state.store.password_hash(id).await?;
         if !state.hashers.verify(&current, stored).await? {
             return Err(AppError::forbidden(

@@ -293,3 +293,37 @@ async fn rate_limits_are_one_budget_across_nodes() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test]
+async fn login_guesses_spread_over_nodes_share_one_throttle() {
+    let a = spawn_cluster_node(|c| c.login_attempts_per_minute = 3).await;
+    let b = a.spawn_node(|_| {}).await;
+    // Signing up logs in once: one of the three attempts.
+    a.user("alice").await;
+    let guess = async |node: &TestApp| {
+        node.call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"username": "alice", "password": "wrong guess"})),
+        )
+        .await
+        .0
+    };
+    assert_eq!(guess(&b).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(guess(&a).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(guess(&b).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(guess(&a).await, StatusCode::TOO_MANY_REQUESTS);
+    // Even the right password waits: the throttle is on the attempts.
+    let (status, _) = b
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"username": "alice", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    b.stop().await;
+    a.stop().await;
+}
