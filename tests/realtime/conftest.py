@@ -74,18 +74,20 @@ def server(tmp_path, request):
         yield from run_server(tmp_path, database_url, heartbeat)
 
 
-def run_server(tmp_path, database_url, heartbeat=2):
+def run_server(tmp_path, database_url, heartbeat=2, extra_args=(), name="server"):
     port = free_port()
+    log = tmp_path / f"{name}.log"
     # Limits off and the socket cap raised: bursts share a few accounts.
     # The limits themselves are tested in tests/api (limits.rs, live_sockets.rs).
     env = dict(os.environ, RUST_LOG="guildhall=warn", GUILDHALL_RATE_LIMITS="false",
                GUILDHALL_MAX_SOCKETS_PER_USER="100000",
                GUILDHALL_PING_INTERVAL_SECS=str(heartbeat), GUILDHALL_PING_TIMEOUT_SECS=str(heartbeat))
     proc = subprocess.Popen(
-        [str(BINARY), "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url],
+        [str(BINARY), "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url,
+         *extra_args],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "server.log", "wb"),
+        stderr=open(log, "wb"),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 20
@@ -95,7 +97,7 @@ def run_server(tmp_path, database_url, heartbeat=2):
             break
         except requests.ConnectionError:
             if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("server did not start: " + (tmp_path / "server.log").read_text())
+                raise RuntimeError("server did not start: " + log.read_text())
             time.sleep(0.05)
     yield Api(base)
     proc.terminate()
@@ -174,8 +176,8 @@ class User:
 class Client:
     """python-socketio's Client, recording every event it receives."""
 
-    def __init__(self):
-        self.sio = socketio.Client(reconnection=False)
+    def __init__(self, **engineio_options):
+        self.sio = socketio.Client(reconnection=False, **engineio_options)
         self.events = queue.Queue()
         self.seen = []
         self.sio.on("*", lambda event, data=None: self.events.put((event, data)))
