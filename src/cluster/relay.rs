@@ -87,46 +87,50 @@ impl Publisher {
         self.live.load(Ordering::Acquire)
     }
 
-    /// Publishes `envelopes` in order. One that Redis does not take in
-    /// time is lost, but its number is spent, so every receiver sees the
-    /// gap and resynchronises.
+    /// Publishes `envelopes` in order, in one round trip. Those Redis does
+    /// not take in time are lost, but their numbers are spent, so every
+    /// receiver sees the gap and resynchronises.
     pub async fn publish(&self, envelopes: &[&Envelope]) {
         let mut seq = self.seq.lock().await;
+        let mut pipe = redis::pipe();
         for envelope in envelopes {
             *seq += 1;
-            self.send(*seq, Some(envelope)).await;
+            if let Some(body) = self.encode(*seq, Some(envelope)) {
+                pipe.cmd("PUBLISH").arg(&self.channel).arg(body).ignore();
+            }
         }
+        self.send(pipe, *seq).await;
     }
 
     async fn heartbeat(&self) {
         let seq = self.seq.lock().await;
-        self.send(*seq, None).await;
+        let mut pipe = redis::pipe();
+        if let Some(body) = self.encode(*seq, None) {
+            pipe.cmd("PUBLISH").arg(&self.channel).arg(body).ignore();
+        }
+        self.send(pipe, *seq).await;
     }
 
-    async fn send(&self, seq: u64, envelope: Option<&Envelope>) {
-        let body = match serde_json::to_vec(&Outgoing {
+    fn encode(&self, seq: u64, envelope: Option<&Envelope>) -> Option<Vec<u8>> {
+        serde_json::to_vec(&Outgoing {
             node: &self.node,
             seq,
             envelope,
-        }) {
-            Ok(body) => body,
-            Err(e) => {
-                tracing::error!(error = %e, "event not encoded for the other nodes");
-                return;
-            }
-        };
+        })
+        .inspect_err(|e| tracing::error!(error = %e, "event not encoded for the other nodes"))
+        .ok()
+    }
+
+    async fn send(&self, pipe: redis::Pipeline, seq: u64) {
         let sent = tokio::time::timeout(
             PUBLISH_TIMEOUT,
-            redis::cmd("PUBLISH")
-                .arg(&self.channel)
-                .arg(body)
-                .query_async::<i64>(&mut self.redis.conn()),
+            pipe.query_async::<()>(&mut self.redis.conn()),
         )
         .await;
         match sent {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, seq, "event not relayed to the other nodes"),
-            Err(_) => tracing::warn!(seq, "event not relayed to the other nodes in time"),
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, seq, "events not relayed to the other nodes"),
+            Err(_) => tracing::warn!(seq, "events not relayed to the other nodes in time"),
         }
     }
 }
