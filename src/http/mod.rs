@@ -37,6 +37,7 @@ mod docs;
 mod emojis;
 mod friendlists;
 mod messages;
+mod ops;
 pub mod ratelimit;
 mod servers;
 mod users;
@@ -259,8 +260,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let (api, mut openapi) = api_router().split_for_parts();
     // After the split: the routes' operations exist only now.
     utoipa::Modify::modify(&docs::SecuritySchemes, &mut openapi);
+    // Merged after that: the probes are neither rate limited nor
+    // authenticated, so the errors every API route can give are not theirs.
+    let (probes, probes_doc) = ops::probes().split_for_parts();
+    openapi.merge(probes_doc);
+    let app = api.merge(probes);
     let x_request_id = HeaderName::from_static("x-request-id");
-    api.merge(docs::router(openapi))
+    app.merge(docs::router(openapi))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())

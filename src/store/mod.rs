@@ -185,6 +185,23 @@ impl Store {
         }
     }
 
+    /// Whether the database answers a trivial query within `within`: a
+    /// connection can be had (or opened) and the server responds. On
+    /// SQLite it asks the read pool, since the one writer connection may be
+    /// busy with a group commit without anything being wrong.
+    pub async fn ping(&self, within: Duration) -> Result<(), PingError> {
+        let query = async {
+            on_reader!(self, |pool| sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(|_| ()))
+        };
+        match tokio::time::timeout(within, query).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(PingError::TimedOut(within)),
+        }
+    }
+
     /// Waits for queued writes, then closes every connection.
     pub async fn close(&self) {
         match &self.db {
@@ -195,6 +212,15 @@ impl Store {
             Db::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Why the database did not answer a ping.
+#[derive(Debug, thiserror::Error)]
+pub enum PingError {
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+    #[error("{0}")]
+    Failed(#[from] sqlx::Error),
 }
 
 /// Keyset pagination over snowflake ids.

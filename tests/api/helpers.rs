@@ -145,6 +145,15 @@ impl TestApp {
         }
     }
 
+    /// On PostgreSQL, the URL of the database to administer the test
+    /// database from, and the test database's name.
+    pub fn postgres_admin(&self) -> Option<(String, String)> {
+        match &self.db {
+            TestDb::Sqlite(_) => None,
+            TestDb::Postgres { admin_url, name } => Some((admin_url.clone(), name.clone())),
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -323,6 +332,23 @@ pub struct Guild {
     pub outsider: TestUser,
     pub server_id: String,
     pub channel_id: String,
+}
+
+/// Tries `attempt` every 20 ms until it succeeds, for what happens beside
+/// the request that caused it; fails with the last attempt's complaint
+/// after 5 s.
+pub async fn eventually<T, F>(mut attempt: impl FnMut() -> F) -> T
+where
+    F: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(complaint) => assert!(tokio::time::Instant::now() < deadline, "{complaint}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Asserts an error answer: status and `error.code`.

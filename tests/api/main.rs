@@ -15,6 +15,7 @@ mod live_sockets;
 mod matrix;
 mod members;
 mod messages;
+mod ops;
 mod races;
 mod security;
 mod servers;
