@@ -48,6 +48,12 @@ pub struct Config {
     #[arg(long, env = "GUILDHALL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Serve `/metrics` (Prometheus) on this address and port instead of on
+    /// the public one, which then answers 404 there: for keeping metrics
+    /// off the internet. Default: on the public port.
+    #[arg(long, env = "GUILDHALL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Database: `sqlite://PATH` (created on first start) or
     /// `postgres://USER@HOST:PORT/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://guildhall.db")]

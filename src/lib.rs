@@ -15,6 +15,7 @@ pub mod realtime;
 mod serve;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,8 +34,11 @@ use store::Store;
 /// A server bound to its port, ready to run.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, with `--metrics-listen`.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     config: Config,
 }
 
@@ -52,11 +56,21 @@ impl Server {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match config.metrics_listen {
+            Some(at) => Some(TcpListener::bind(at).await?),
+            None => None,
+        };
+        let metrics_addr = match &metrics_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
         let state = AppState::new(store, ids, events, config);
         Ok(Self {
             addr,
+            metrics_addr,
             state,
             listener,
+            metrics_listener,
             config: config.clone(),
         })
     }
@@ -70,6 +84,19 @@ impl Server {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintenance(state.clone()));
         let sweeper = tokio::spawn(end_stale_sessions(state.clone()));
+        let upkeep = tokio::spawn(metrics_upkeep(state.clone()));
+        let proxies = client_addr::TrustedProxies::new(self.config.trusted_proxies.clone());
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            tokio::spawn(serve::serve(
+                listener,
+                http::metrics_router(state.clone()),
+                proxies.clone(),
+                async move {
+                    let _ = metrics_stopped.await;
+                },
+            ))
+        });
         let gateway = realtime::Gateway::start(state.clone(), &self.config);
         // The socket layer is outermost: long-polls and WebSockets must not
         // meet the API's request timeout.
@@ -79,10 +106,16 @@ impl Server {
             // Open sockets would hold the graceful shutdown forever.
             gateway.close().await;
         };
-        let proxies = client_addr::TrustedProxies::new(self.config.trusted_proxies.clone());
         serve::serve(self.listener, app, proxies, shutdown).await;
+        // Stopped only once the API has drained, so that scrapes during
+        // the drain still get an answer.
+        let _ = stop_metrics.send(());
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         maintenance.abort();
         sweeper.abort();
+        upkeep.abort();
         state.store.close().await;
         Ok(())
     }
@@ -98,6 +131,16 @@ async fn maintenance(state: AppState) {
         if let Some(limits) = &state.rate_limits {
             limits.prune();
         }
+    }
+}
+
+/// Drains the metrics' histogram samples, which would otherwise pile up
+/// in memory between scrapes (or forever, with no scraper).
+async fn metrics_upkeep(state: AppState) {
+    let mut tick = tokio::time::interval(telemetry::UPKEEP_EVERY);
+    loop {
+        tick.tick().await;
+        state.metrics.run_upkeep();
     }
 }
 
@@ -151,5 +194,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         server.addr,
         server.state.store.backend()
     );
+    if let Some(addr) = server.metrics_addr {
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    }
     server.run(shutdown_signal()).await
 }

@@ -13,6 +13,7 @@ use crate::events::EventBus;
 use crate::id::IdGenerator;
 use crate::limits::{RateLimits, TypingThrottle};
 use crate::store::Store;
+use crate::telemetry::Metrics;
 
 /// Settings the request path reads, resolved once from `Config`.
 #[derive(Debug)]
@@ -52,15 +53,23 @@ pub struct AppState {
     pub rate_limits: Option<Arc<RateLimits>>,
     /// Typing indicators sent, per user and channel.
     pub typing: Arc<TypingThrottle>,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Builds the state and starts the message writer (so it needs a
     /// Tokio runtime).
     pub fn new(store: Store, ids: Arc<IdGenerator>, events: EventBus, config: &Config) -> Self {
+        let metrics = Arc::new(Metrics::new());
         Self {
             presence_queue: Arc::new(PresenceQueue::default()),
-            messages: MessageWriter::spawn(store.clone(), ids.clone(), events.clone()),
+            messages: MessageWriter::spawn(
+                store.clone(),
+                ids.clone(),
+                events.clone(),
+                metrics.writer(),
+            ),
             presence: Arc::new(Presence::default()),
             store,
             ids,
@@ -88,6 +97,7 @@ impl AppState {
             sessions: Arc::new(SessionCache::default()),
             rate_limits: RateLimits::from_config(config),
             typing: Arc::new(TypingThrottle::default()),
+            metrics,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! the writer knows the commit order.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,6 +24,7 @@ use crate::events::{Audience, Event, EventBus};
 use crate::id::{IdGenerator, Snowflake};
 use crate::perms::{self, ChannelAccess};
 use crate::store::{Store, time_from_ms};
+use crate::telemetry::WriterMetrics;
 
 /// The most posts one group commit takes: one multi-row insert.
 const MAX_BATCH: usize = crate::store::messages::MAX_INSERT_ROWS;
@@ -58,9 +60,14 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    pub fn spawn(store: Store, ids: Arc<IdGenerator>, events: EventBus) -> Self {
+    pub fn spawn(
+        store: Store,
+        ids: Arc<IdGenerator>,
+        events: EventBus,
+        metrics: WriterMetrics,
+    ) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(store, ids, events, jobs));
+        tokio::spawn(run(store, ids, events, metrics, jobs));
         Self { queue }
     }
 
@@ -78,11 +85,19 @@ impl MessageWriter {
     }
 }
 
-async fn run(store: Store, ids: Arc<IdGenerator>, events: EventBus, mut jobs: mpsc::Receiver<Job>) {
+async fn run(
+    store: Store,
+    ids: Arc<IdGenerator>,
+    events: EventBus,
+    metrics: WriterMetrics,
+    mut jobs: mpsc::Receiver<Job>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        metrics.batch_size.record(batch.len() as f64);
         let messages: Vec<Message> = batch.iter().map(|job| stamp(&ids, &job.message)).collect();
         let refs: Vec<&Message> = messages.iter().collect();
+        let started = Instant::now();
         let results: Vec<Result<bool, AppError>> = match store.insert_messages(&refs).await {
             Ok(inserted) => refs.iter().map(|m| Ok(inserted.contains(&m.id))).collect(),
             // One bad insert (say, a reply to a message just deleted) must
@@ -95,6 +110,10 @@ async fn run(store: Store, ids: Arc<IdGenerator>, events: EventBus, mut jobs: mp
                 results
             }
         };
+        // The whole commit, retries included: what the batch's callers waited.
+        metrics
+            .commit_seconds
+            .record(started.elapsed().as_secs_f64());
         for ((job, message), result) in batch.drain(..).zip(messages).zip(results) {
             let answer = match result {
                 Ok(true) => {

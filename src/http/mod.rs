@@ -255,6 +255,11 @@ fn cors(config: &Config) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+/// `/metrics` alone, for the listener of `--metrics-listen`.
+pub fn metrics_router(state: AppState) -> Router {
+    ops::metrics_routes().with_state(state)
+}
+
 /// The whole HTTP app: routes, docs, fallbacks and the layers around them.
 pub fn router(state: AppState, config: &Config) -> Router {
     let (api, mut openapi) = api_router().split_for_parts();
@@ -264,8 +269,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
     // authenticated, so the errors every API route can give are not theirs.
     let (probes, probes_doc) = ops::probes().split_for_parts();
     openapi.merge(probes_doc);
-    let app = api.merge(probes);
+    let mut app = api.merge(probes);
+    if config.metrics_listen.is_none() {
+        app = app.merge(ops::metrics_routes());
+    }
     let x_request_id = HeaderName::from_static("x-request-id");
+    let metrics = state.metrics.clone();
     app.merge(docs::router(openapi))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -302,4 +311,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        // Outermost: it times and counts the answer as the client gets it.
+        .layer(ops::TrackRequestsLayer::new(metrics))
 }

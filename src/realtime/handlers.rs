@@ -212,5 +212,6 @@ async fn disconnect(
     tracing::debug!(user = %actor.user_id, %reason, "socket disconnected");
     if s.extensions.get::<Counted>().is_some() {
         presence::socket_closed(&app, &actor);
+        app.metrics.sockets_connected.decrement(1.0);
     }
 }

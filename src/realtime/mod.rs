@@ -71,7 +71,11 @@ impl Gateway {
             )
             .build_layer();
         io.ns("/", on_connect.with(authenticate));
-        let fanout = tokio::spawn(fanout::run(io.clone(), app.events.clone()));
+        let fanout = tokio::spawn(fanout::run(
+            io.clone(),
+            app.events.clone(),
+            app.metrics.fanout(),
+        ));
         let presence = tokio::spawn(presence::send_batches(app));
         Self {
             layer,
@@ -206,6 +210,7 @@ async fn authenticate(
         return Err(Refused::TooManySockets);
     }
     s.extensions.insert(handlers::Counted);
+    app.metrics.sockets_connected.increment(1.0);
     Ok(())
 }
 

@@ -202,6 +202,23 @@ impl Store {
         }
     }
 
+    /// Each pool's connections, open and idle.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        fn stats<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> PoolStats {
+            PoolStats {
+                name,
+                size: pool.size(),
+                idle: pool.num_idle(),
+            }
+        }
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                vec![stats("sqlite_read", read), stats("sqlite_write", write)]
+            }
+            Db::Postgres(pool) => vec![stats("postgres", pool)],
+        }
+    }
+
     /// Waits for queued writes, then closes every connection.
     pub async fn close(&self) {
         match &self.db {
@@ -221,6 +238,15 @@ pub enum PingError {
     TimedOut(Duration),
     #[error("{0}")]
     Failed(#[from] sqlx::Error),
+}
+
+/// One connection pool's state.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    /// `sqlite_read`, `sqlite_write` or `postgres`.
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: usize,
 }
 
 /// Keyset pagination over snowflake ids.

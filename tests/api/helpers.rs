@@ -82,6 +82,8 @@ async fn fresh_database() -> (TestDb, String) {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://ADDR` of the `/metrics` listener, with `--metrics-listen`.
+    pub metrics_base: Option<String>,
     config: Config,
     pub client: reqwest::Client,
     pub state: guildhall::state::AppState,
@@ -115,6 +117,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 async fn start(config: Config, db: TestDb) -> TestApp {
     let server = Server::bind(&config).await.expect("server starts");
     let base = format!("http://{}", server.addr);
+    let metrics_base = server.metrics_addr.map(|addr| format!("http://{addr}"));
     let state = server.state.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
@@ -127,6 +130,7 @@ async fn start(config: Config, db: TestDb) -> TestApp {
     });
     TestApp {
         base,
+        metrics_base,
         config,
         client: reqwest::Client::builder().build().unwrap(),
         state,

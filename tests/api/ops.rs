@@ -1,10 +1,12 @@
-//! Operations: the liveness and readiness probes.
+//! Operations: the liveness and readiness probes and the Prometheus
+//! metrics (on the public port or their own).
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Executor;
 
 use crate::helpers::{TestApp, assert_error, eventually, read_json, spawn_app, spawn_app_with};
+use crate::socket_client::SocketClient;
 
 /// `GET path` without credentials: status, `Retry-After` if any, JSON body.
 async fn probe(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Value) {
@@ -15,6 +17,49 @@ async fn probe(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Value)
         .map(|v| v.to_str().unwrap().to_string());
     let (status, body) = read_json(res).await;
     (status, retry_after, body)
+}
+
+/// The Prometheus text at `url`, after checking that it is served as such.
+async fn scrape(client: &reqwest::Client, url: &str) -> String {
+    let res = client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let content_type = res.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    res.text().await.unwrap()
+}
+
+/// The value of the series `name` whose labels include `labels`; `None`
+/// when there is no such series.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .find(|(series, _)| {
+            let (series_name, series_labels) = series.split_once('{').unwrap_or((series, ""));
+            series_name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| series_labels.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|(_, value)| value.parse().unwrap())
+}
+
+/// Scrapes until `name{labels}` has the value `want` (the fan-out and the
+/// socket bookkeeping run beside the request that caused them).
+async fn await_sample(app: &TestApp, name: &str, labels: &[(&str, &str)], want: f64) {
+    eventually(|| async move {
+        let text = scrape(&app.client, &app.url("/metrics")).await;
+        match sample(&text, name, labels) {
+            Some(got) if got == want => Ok(()),
+            got => Err(format!(
+                "{name} {labels:?}: want {want}, have {got:?}\n{text}"
+            )),
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -36,14 +81,14 @@ async fn readiness_is_ok_while_the_database_answers() {
 }
 
 #[tokio::test]
-async fn probes_are_never_rate_limited() {
+async fn probes_and_metrics_are_never_rate_limited() {
     let app = spawn_app_with(|config| {
         config.rate_limits = true;
         config.rate_limit_reads_per_minute = 1;
     })
     .await;
     for _ in 0..5 {
-        for path in ["/healthz", "/readyz"] {
+        for path in ["/healthz", "/readyz", "/metrics"] {
             let res = app.client.get(app.url(path)).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK, "{path}");
             assert!(!res.headers().contains_key("x-ratelimit-bucket"), "{path}");
@@ -136,4 +181,172 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
     })
     .await;
     assert_eq!(body, json!({"status": "ok", "checks": {"database": "ok"}}));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_never_by_raw_path() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    for id in [&bob.id, &bob.id, &alice.id] {
+        let (status, body) = app.get(&format!("/users/{id}"), &alice).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_error(
+        &app.call(Method::GET, "/no/such/route/42", None, None).await,
+        404,
+        "not_found",
+    );
+    let text = scrape(&app.client, &app.url("/metrics")).await;
+
+    let users = [
+        ("route", "/users/{id}"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
+    assert_eq!(
+        sample(&text, "guildhall_http_requests_total", &users),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "guildhall_http_request_duration_seconds_count",
+            &users
+        ),
+        Some(3.0)
+    );
+    assert!(
+        sample(
+            &text,
+            "guildhall_http_request_duration_seconds_bucket",
+            &users
+        )
+        .is_some(),
+        "latency is a histogram with buckets"
+    );
+    let signups = [("route", "/users"), ("method", "POST"), ("status", "201")];
+    assert_eq!(
+        sample(&text, "guildhall_http_requests_total", &signups),
+        Some(2.0)
+    );
+    let unmatched = [("route", "unmatched"), ("method", "GET"), ("status", "404")];
+    assert_eq!(
+        sample(&text, "guildhall_http_requests_total", &unmatched),
+        Some(1.0)
+    );
+    for raw in [bob.id.as_str(), alice.id.as_str(), "/no/such/route"] {
+        assert!(!text.contains(raw), "a raw path became a label: {raw}");
+    }
+    assert!(
+        text.contains("# TYPE guildhall_http_requests_total counter"),
+        "{text}"
+    );
+    // The pools are sampled as the metrics are rendered.
+    let pool = if app.sqlite_path().is_some() {
+        "sqlite_read"
+    } else {
+        "postgres"
+    };
+    let open = sample(&text, "guildhall_db_pool_connections", &[("pool", pool)]);
+    assert!(open.is_some_and(|n| n >= 1.0), "{text}");
+    assert!(
+        sample(
+            &text,
+            "guildhall_db_pool_idle_connections",
+            &[("pool", pool)]
+        )
+        .is_some()
+    );
+}
+
+#[tokio::test]
+async fn metrics_follow_sockets_group_commits_and_the_fanout() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let server = app.server(&alice, "Ops").await;
+    let channel = app
+        .general_channel(server["id"].as_str().unwrap(), &alice)
+        .await;
+    await_sample(&app, "guildhall_sockets_connected", &[], 0.0).await;
+
+    let mut socket = SocketClient::with_token(&app, &alice.token).await;
+    socket.expect("ready").await;
+    await_sample(&app, "guildhall_sockets_connected", &[], 1.0).await;
+
+    for i in 0..3 {
+        app.message(&alice, &channel, &format!("m{i}")).await;
+        socket.expect("message_create").await;
+    }
+    let text = scrape(&app.client, &app.url("/metrics")).await;
+    // Posted one at a time: three batches of one.
+    assert_eq!(
+        sample(&text, "guildhall_message_batch_size_count", &[]),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "guildhall_message_batch_size_sum", &[]),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "guildhall_message_commit_duration_seconds_count",
+            &[]
+        ),
+        Some(3.0)
+    );
+    await_sample(
+        &app,
+        "guildhall_fanout_events_total",
+        &[("event", "message_create")],
+        3.0,
+    )
+    .await;
+    let text = scrape(&app.client, &app.url("/metrics")).await;
+    assert_eq!(
+        sample(
+            &text,
+            "guildhall_fanout_sockets_dropped_total",
+            &[("reason", "send_queue_full")]
+        ),
+        Some(0.0)
+    );
+
+    drop(socket);
+    await_sample(&app, "guildhall_sockets_connected", &[], 0.0).await;
+}
+
+#[tokio::test]
+async fn metrics_listen_serves_metrics_on_its_own_port_only() {
+    let app = spawn_app_with(|config| {
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let metrics_base = app.metrics_base.clone().expect("a metrics listener");
+    assert_ne!(metrics_base, app.base);
+    assert_eq!(probe(&app, "/healthz").await.0, StatusCode::OK);
+
+    let text = scrape(&app.client, &format!("{metrics_base}/metrics")).await;
+    let healthz = [("route", "/healthz"), ("method", "GET"), ("status", "200")];
+    assert_eq!(
+        sample(&text, "guildhall_http_requests_total", &healthz),
+        Some(1.0),
+        "{text}"
+    );
+    assert_error(
+        &app.call(Method::GET, "/metrics", None, None).await,
+        404,
+        "not_found",
+    );
+    // The metrics port serves nothing else.
+    let res = app
+        .client
+        .get(format!("{metrics_base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
