@@ -41,6 +41,15 @@ pub enum SqliteSync {
     Full,
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people: one line per event, coloured only on a terminal.
+    Text,
+    /// For log collectors: one JSON object per line.
+    Json,
+}
+
 /// Every setting of the server. Each flag can also come from the environment.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -53,6 +62,11 @@ pub struct Config {
     /// off the internet. Default: on the public port.
     #[arg(long, env = "GUILDHALL_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Log format on stderr: `text` or `json` (one object a line, with the
+    /// request id of the request it belongs to). `RUST_LOG` sets the filter.
+    #[arg(long, env = "GUILDHALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Database: `sqlite://PATH` (created on first start) or
     /// `postgres://USER@HOST:PORT/DB`.

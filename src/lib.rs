@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod id;
 pub mod limits;
+pub mod logs;
 pub mod perms;
 pub mod realtime;
 mod serve;

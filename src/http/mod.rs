@@ -255,6 +255,23 @@ fn cors(config: &Config) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+/// The span every request's log lines belong to. It carries the request id
+/// that the answer's `X-Request-Id` header shows (set by the layer outside
+/// this one), so that a client's report leads to the server's lines.
+fn request_span(req: &Request) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        uri = %req.uri(),
+        request_id = %request_id,
+    )
+}
+
 /// `/metrics` alone, for the listener of `--metrics-listen`.
 pub fn metrics_router(state: AppState) -> Router {
     ops::metrics_routes().with_state(state)
@@ -309,7 +326,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         .layer(cors(config))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         // Outermost: it times and counts the answer as the client gets it.
         .layer(ops::TrackRequestsLayer::new(metrics))

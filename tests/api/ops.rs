@@ -1,12 +1,16 @@
-//! Operations: the liveness and readiness probes and the Prometheus
-//! metrics (on the public port or their own).
+//! Operations: the liveness and readiness probes, the Prometheus metrics
+//! (on the public port or their own) and the log formats.
+
+use std::process::Stdio;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Executor;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, Command};
 
 use crate::helpers::{TestApp, assert_error, eventually, read_json, spawn_app, spawn_app_with};
-use crate::socket_client::SocketClient;
+use crate::socket_client::{SocketClient, WAIT};
 
 /// `GET path` without credentials: status, `Retry-After` if any, JSON body.
 async fn probe(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Value) {
@@ -349,4 +353,113 @@ async fn metrics_listen_serves_metrics_on_its_own_port_only() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// The real binary, started with a fresh SQLite file and `args`, its
+/// stderr (where logs go) read line by line.
+struct Binary {
+    base: String,
+    lines: Lines<BufReader<ChildStderr>>,
+    /// Every line read so far.
+    seen: Vec<String>,
+    _child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Binary {
+    async fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite://{}", dir.path().join("guildhall.db").display());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_guildhall"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &database,
+            ])
+            .args(args)
+            // tower-http's events inside each request's span: one line as
+            // it starts, one as it ends.
+            .env("RUST_LOG", "guildhall=info,tower_http=debug")
+            .env_remove("GUILDHALL_LOG_FORMAT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut binary = Self {
+            base: String::new(),
+            lines: BufReader::new(stderr).lines(),
+            seen: Vec::new(),
+            _child: child,
+            _dir: dir,
+        };
+        let line = binary.line_with("guildhall listening on http://").await;
+        let at = line.find("http://").unwrap();
+        let base: String = line[at..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"')
+            .collect();
+        binary.base = base;
+        binary
+    }
+
+    /// The next line that contains `needle`.
+    async fn line_with(&mut self, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let line = tokio::time::timeout(left, self.lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("no line with {needle:?} in:\n{}", self.seen.join("\n")))
+                .unwrap()
+                .unwrap_or_else(|| panic!("the server exited:\n{}", self.seen.join("\n")));
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Makes a request; returns the request id its answer carries.
+    async fn request_id(&self) -> String {
+        let res = reqwest::get(format!("{}/healthz", self.base))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.headers()["x-request-id"].to_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn json_logs_are_json_lines_that_carry_the_request_id() {
+    let mut server = Binary::start(&["--log-format", "json"]).await;
+    let id = server.request_id().await;
+    let line = server.line_with(&id).await;
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["span"]["request_id"], id.as_str(), "{line}");
+    assert_eq!(event["span"]["uri"], "/healthz", "{line}");
+    for line in &server.seen {
+        let event: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(
+            event["level"].is_string() && event["fields"].is_object(),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn text_logs_carry_the_request_id_and_no_colour_codes_off_a_terminal() {
+    let mut server = Binary::start(&[]).await;
+    let id = server.request_id().await;
+    let line = server.line_with(&id).await;
+    assert!(line.contains(&format!("request_id={id}")), "{line}");
+    for line in &server.seen {
+        assert!(!line.contains('\u{1b}'), "an escape code: {line:?}");
+        assert!(!line.starts_with('{'), "text, not JSON: {line}");
+    }
 }
