@@ -41,12 +41,32 @@ pub enum SqliteSync {
     Full,
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people: one line per event, coloured only on a terminal.
+    Text,
+    /// For log collectors: one JSON object per line.
+    Json,
+}
+
 /// Every setting of the server. Each flag can also come from the environment.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
     #[arg(long, env = "GUILDHALL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Serve `/metrics` (Prometheus) on this address and port instead of on
+    /// the public one, which then answers 404 there: for keeping metrics
+    /// off the internet. Default: on the public port.
+    #[arg(long, env = "GUILDHALL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Log format on stderr: `text` or `json` (one object a line, with the
+    /// request id of the request it belongs to). `RUST_LOG` sets the filter.
+    #[arg(long, env = "GUILDHALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Database: `sqlite://PATH` (created on first start) or
     /// `postgres://USER@HOST:PORT/DB`.

@@ -11,11 +11,13 @@ pub mod events;
 pub mod http;
 pub mod id;
 pub mod limits;
+pub mod logs;
 pub mod perms;
 pub mod realtime;
 mod serve;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,8 +36,11 @@ use store::Store;
 /// A server bound to its port, ready to run.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, with `--metrics-listen`.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     config: Config,
     /// This node's id lease, in multi-node mode.
     lease: Option<cluster::lease::NodeLease>,
@@ -82,11 +87,21 @@ impl Server {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match config.metrics_listen {
+            Some(at) => Some(TcpListener::bind(at).await?),
+            None => None,
+        };
+        let metrics_addr = match &metrics_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
         let state = AppState::new(store, ids, events, redis, config);
         Ok(Self {
             addr,
+            metrics_addr,
             state,
             listener,
+            metrics_listener,
             config: config.clone(),
             lease,
         })
@@ -106,6 +121,19 @@ impl Server {
             .lease
             .clone()
             .map(|lease| tokio::spawn(lease.keep(state.ids.clone())));
+        let upkeep = tokio::spawn(metrics_upkeep(state.clone()));
+        let proxies = client_addr::TrustedProxies::new(self.config.trusted_proxies.clone());
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            tokio::spawn(serve::serve(
+                listener,
+                http::metrics_router(state.clone()),
+                proxies.clone(),
+                async move {
+                    let _ = metrics_stopped.await;
+                },
+            ))
+        });
         let gateway = realtime::Gateway::start(state.clone(), &self.config);
         // The socket layer is outermost: long-polls and WebSockets must not
         // meet the API's request timeout.
@@ -115,8 +143,13 @@ impl Server {
             // Open sockets would hold the graceful shutdown forever.
             gateway.close().await;
         };
-        let proxies = client_addr::TrustedProxies::new(self.config.trusted_proxies.clone());
         serve::serve(self.listener, app, proxies, shutdown).await;
+        // Stopped only once the API has drained, so that scrapes during
+        // the drain still get an answer.
+        let _ = stop_metrics.send(());
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         maintenance.abort();
         sweeper.abort();
         presence_tender.abort();
@@ -124,6 +157,7 @@ impl Server {
             keeper.abort();
             lease.release(state.ids.node_id()).await;
         }
+        upkeep.abort();
         state.store.close().await;
         Ok(())
     }
@@ -139,6 +173,16 @@ async fn maintenance(state: AppState) {
         if let Some(limits) = &state.rate_limits {
             limits.prune();
         }
+    }
+}
+
+/// Drains the metrics' histogram samples, which would otherwise pile up
+/// in memory between scrapes (or forever, with no scraper).
+async fn metrics_upkeep(state: AppState) {
+    let mut tick = tokio::time::interval(telemetry::UPKEEP_EVERY);
+    loop {
+        tick.tick().await;
+        state.metrics.run_upkeep();
     }
 }
 
@@ -194,5 +238,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         server.addr,
         server.state.store.backend()
     );
+    if let Some(addr) = server.metrics_addr {
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    }
     server.run(shutdown_signal()).await
 }

@@ -16,6 +16,7 @@ use crate::events::EventBus;
 use crate::id::IdGenerator;
 use crate::limits::{RateLimits, TypingThrottle};
 use crate::store::Store;
+use crate::telemetry::Metrics;
 
 /// Settings the request path reads, resolved once from `Config`.
 #[derive(Debug)]
@@ -62,6 +63,8 @@ pub struct AppState {
     /// Who is online in the whole cluster, in multi-node mode (`presence`
     /// then counts nothing).
     pub shared_presence: Option<Arc<SharedPresence>>,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
         redis: Option<Redis>,
         config: &Config,
     ) -> Self {
+        let metrics = Arc::new(Metrics::new());
         let relay = redis.clone().map(Publisher::new);
         let shared_presence = redis
             .clone()
@@ -85,6 +89,7 @@ impl AppState {
                 ids.clone(),
                 events.clone(),
                 relay.clone(),
+                metrics.writer(),
             ),
             presence: Arc::new(Presence::default()),
             store,
@@ -119,6 +124,7 @@ impl AppState {
             redis,
             relay,
             shared_presence,
+            metrics,
         }
     }
 }

@@ -22,6 +22,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,6 +34,7 @@ use crate::id::{IdGenerator, LeaseExpired, Snowflake};
 use crate::perms::{self, ChannelAccess};
 use crate::store::messages::ChannelLocks;
 use crate::store::{Store, time_from_ms};
+use crate::telemetry::WriterMetrics;
 
 /// The most posts one group commit takes: one multi-row insert.
 const MAX_BATCH: usize = crate::store::messages::MAX_INSERT_ROWS;
@@ -73,6 +75,7 @@ impl MessageWriter {
         ids: Arc<IdGenerator>,
         events: EventBus,
         relay: Option<Arc<Publisher>>,
+        metrics: WriterMetrics,
     ) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
         let writer = Writer {
@@ -80,6 +83,7 @@ impl MessageWriter {
             ids,
             events,
             relay,
+            metrics,
         };
         tokio::spawn(writer.run(jobs));
         Self { queue }
@@ -105,16 +109,24 @@ struct Writer {
     events: EventBus,
     /// Several nodes: where the events go, in commit order.
     relay: Option<Arc<Publisher>>,
+    metrics: WriterMetrics,
 }
 
 impl Writer {
     async fn run(self, mut jobs: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            self.metrics.batch_size.record(batch.len() as f64);
+            // The whole commit, retries and publishing included: what the
+            // batch's callers waited.
+            let started = Instant::now();
             let answers = match &self.relay {
                 None => self.commit(&batch).await,
                 Some(relay) => self.commit_in_turn(&batch, relay).await,
             };
+            self.metrics
+                .commit_seconds
+                .record(started.elapsed().as_secs_f64());
             for (job, answer) in batch.drain(..).zip(answers) {
                 let _ = job.done.send(answer);
             }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod online;
 pub mod presence;
 pub mod reactions;
+pub mod readiness;
 pub mod ready;
 pub mod relationships;
 pub mod servers;

@@ -37,6 +37,7 @@ mod docs;
 mod emojis;
 mod friendlists;
 mod messages;
+mod ops;
 pub mod ratelimit;
 mod servers;
 mod users;
@@ -254,13 +255,44 @@ fn cors(config: &Config) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+/// The span every request's log lines belong to. It carries the request id
+/// that the answer's `X-Request-Id` header shows (set by the layer outside
+/// this one), so that a client's report leads to the server's lines.
+fn request_span(req: &Request) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        uri = %req.uri(),
+        request_id = %request_id,
+    )
+}
+
+/// `/metrics` alone, for the listener of `--metrics-listen`.
+pub fn metrics_router(state: AppState) -> Router {
+    ops::metrics_routes().with_state(state)
+}
+
 /// The whole HTTP app: routes, docs, fallbacks and the layers around them.
 pub fn router(state: AppState, config: &Config) -> Router {
     let (api, mut openapi) = api_router().split_for_parts();
     // After the split: the routes' operations exist only now.
     utoipa::Modify::modify(&docs::SecuritySchemes, &mut openapi);
+    // Merged after that: the probes are neither rate limited nor
+    // authenticated, so the errors every API route can give are not theirs.
+    let (probes, probes_doc) = ops::probes().split_for_parts();
+    openapi.merge(probes_doc);
+    let mut app = api.merge(probes);
+    if config.metrics_listen.is_none() {
+        app = app.merge(ops::metrics_routes());
+    }
     let x_request_id = HeaderName::from_static("x-request-id");
-    api.merge(docs::router(openapi))
+    let metrics = state.metrics.clone();
+    app.merge(docs::router(openapi))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
@@ -294,6 +326,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         .layer(cors(config))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        // Outermost: it times and counts the answer as the client gets it.
+        .layer(ops::TrackRequestsLayer::new(metrics))
 }

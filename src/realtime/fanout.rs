@@ -25,6 +25,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use metrics::Counter;
 use serde_json::value::RawValue;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
@@ -33,21 +34,30 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::events::{Audience, Envelope, Event, EventBus};
 use crate::realtime::{server_room, session_room, user_room};
+use crate::telemetry::FanoutMetrics;
 
 /// Delivers every event on `bus`. It is given the bus and the sockets
 /// only, no database handle: delivery cannot query.
-pub async fn run(io: SocketIo, bus: EventBus) {
+pub async fn run(io: SocketIo, bus: EventBus, mut metrics: FanoutMetrics) {
     let mut events = bus.subscribe();
-    let cut = CutOff::default();
+    let cut = CutOff {
+        sockets: Arc::default(),
+        dropped: metrics.dropped_slow.clone(),
+    };
     loop {
         match events.recv().await {
-            Ok(envelope) => deliver(&io, &cut, &envelope).await,
+            Ok(envelope) => {
+                deliver(&io, &cut, &envelope).await;
+                metrics.delivered(envelope.event.name());
+            }
             Err(RecvError::Lagged(missed)) => {
                 tracing::warn!(
                     missed,
                     "real-time fan-out fell behind; disconnecting every socket so clients resync"
                 );
-                for socket in io.broadcast().sockets() {
+                let sockets = io.broadcast().sockets();
+                metrics.dropped_lagged.increment(sockets.len() as u64);
+                for socket in sockets {
                     cut.disconnect(socket);
                 }
             }
@@ -57,9 +67,13 @@ pub async fn run(io: SocketIo, bus: EventBus) {
 }
 
 /// Disconnects every socket of this node (its rights are unknown: events
-/// were missed); clients reconnect and catch up.
-pub fn disconnect_all(io: &SocketIo) {
-    let cut = CutOff::default();
+/// were missed); clients reconnect and catch up. `dropped` counts those
+/// that had to be cut off.
+pub fn disconnect_all(io: &SocketIo, dropped: Counter) {
+    let cut = CutOff {
+        sockets: Arc::default(),
+        dropped,
+    };
     for socket in io.broadcast().sockets() {
         cut.disconnect(socket);
     }
@@ -67,9 +81,11 @@ pub fn disconnect_all(io: &SocketIo) {
 
 /// Sockets being cut off: they receive nothing more while their disconnect
 /// waits for room in their queue.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct CutOff {
     sockets: Arc<Mutex<HashSet<Sid>>>,
+    /// Counts the sockets cut off for a full send queue.
+    dropped: Counter,
 }
 
 /// How often a cut-off socket's disconnect is retried.
@@ -122,6 +138,7 @@ impl CutOff {
             }
         }
         if !full.is_empty() {
+            self.dropped.increment(full.len() as u64);
             tracing::warn!(
                 sockets = full.len(),
                 event,

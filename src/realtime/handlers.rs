@@ -210,5 +210,6 @@ async fn disconnect(
     tracing::debug!(user = %actor.user_id, %reason, "socket disconnected");
     if let Some(count) = s.extensions.get::<presence::SocketCount>() {
         presence::socket_closed(&app, &actor, &count).await;
+        app.metrics.sockets_connected.decrement(1.0);
     }
 }

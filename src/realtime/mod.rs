@@ -87,7 +87,7 @@ impl Gateway {
                 deliveries
             }
         };
-        let fanout = tokio::spawn(fanout::run(io.clone(), deliveries));
+        let fanout = tokio::spawn(fanout::run(io.clone(), deliveries, app.metrics.fanout()));
         let presence = tokio::spawn(presence::send_batches(app));
         Self {
             layer,
@@ -125,6 +125,7 @@ fn relay_receiver(app: &AppState, io: &SocketIo, deliveries: EventBus) -> relay:
     };
     let (store, sessions, io) = (app.store.clone(), app.sessions.clone(), io.clone());
     let shared_presence = app.shared_presence.clone();
+    let dropped = app.metrics.fanout().dropped_lagged;
     let resync = move || {
         store.forget_cached();
         sessions.clear();
@@ -133,7 +134,7 @@ fn relay_receiver(app: &AppState, io: &SocketIo, deliveries: EventBus) -> relay:
         if let Some(shared) = &shared_presence {
             shared.reincarnate();
         }
-        fanout::disconnect_all(&io);
+        fanout::disconnect_all(&io, dropped.clone());
     };
     relay::Receiver {
         deliveries,
@@ -257,10 +258,13 @@ async fn authenticate(
     // counted socket is also uncounted (the handler uncounts only sockets
     // that carry their `SocketCount`).
     match presence::socket_opened(&app, &user).await {
-        Ok(count) => s.extensions.insert(count),
+        Ok(count) => {
+            s.extensions.insert(count);
+        }
         Err(presence::NotCounted::AtCapacity) => return Err(Refused::TooManySockets),
         Err(presence::NotCounted::Unavailable) => return Err(Refused::Unavailable),
     };
+    app.metrics.sockets_connected.increment(1.0);
     Ok(())
 }
 

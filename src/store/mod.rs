@@ -191,6 +191,40 @@ impl Store {
         }
     }
 
+    /// Whether the database answers a trivial query within `within`: a
+    /// connection can be had (or opened) and the server responds. On
+    /// SQLite it asks the read pool, since the one writer connection may be
+    /// busy with a group commit without anything being wrong.
+    pub async fn ping(&self, within: Duration) -> Result<(), PingError> {
+        let query = async {
+            on_reader!(self, |pool| sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(|_| ()))
+        };
+        match tokio::time::timeout(within, query).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(PingError::TimedOut(within)),
+        }
+    }
+
+    /// Each pool's connections, open and idle.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        fn stats<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> PoolStats {
+            PoolStats {
+                name,
+                size: pool.size(),
+                idle: pool.num_idle(),
+            }
+        }
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                vec![stats("sqlite_read", read), stats("sqlite_write", write)]
+            }
+            Db::Postgres(pool) => vec![stats("postgres", pool)],
+        }
+    }
+
     /// Waits for queued writes, then closes every connection.
     pub async fn close(&self) {
         match &self.db {
@@ -201,6 +235,24 @@ impl Store {
             Db::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Why the database did not answer a ping.
+#[derive(Debug, thiserror::Error)]
+pub enum PingError {
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+    #[error("{0}")]
+    Failed(#[from] sqlx::Error),
+}
+
+/// One connection pool's state.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    /// `sqlite_read`, `sqlite_write` or `postgres`.
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: usize,
 }
 
 /// Keyset pagination over snowflake ids.

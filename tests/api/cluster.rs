@@ -58,7 +58,7 @@ async fn free(app: &TestApp, id: u16) {
 }
 
 /// Polls `check` every 50 ms for up to 10 s.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..200 {
         if check().await {
             return;
@@ -137,7 +137,7 @@ async fn a_node_that_loses_its_lease_stops_minting_until_it_has_one_again() {
     // Another node takes the id (say this node's lease expired while it
     // was cut off from Redis).
     hold_elsewhere(&a, id, "another-node").await;
-    eventually("writes refused without a lease", async || {
+    until("writes refused without a lease", async || {
         let (status, _) = a
             .post(
                 "/messages",
@@ -174,7 +174,7 @@ async fn a_node_that_loses_its_lease_stops_minting_until_it_has_one_again() {
     assert_eq!(holder(&a, id).await.as_deref(), Some("another-node"));
     // The other node goes away: the id is leased again and writes resume.
     free(&a, id).await;
-    eventually("writes accepted again", async || {
+    until("writes accepted again", async || {
         let (status, _) = a
             .post(
                 "/messages",
@@ -194,7 +194,7 @@ async fn a_node_without_a_set_id_moves_to_a_free_one_when_its_own_is_taken() {
     let a = spawn_cluster_node(|c| c.node_lease_ttl = Duration::from_secs(1).into()).await;
     let first = a.state.ids.node_id();
     hold_elsewhere(&a, first, "another-node").await;
-    eventually("a new node id", async || a.state.ids.node_id() != first).await;
+    until("a new node id", async || a.state.ids.node_id() != first).await;
     let second = a.state.ids.node_id();
     let bob = a.user("bob").await;
     assert_eq!(node_of(&bob.id), second);

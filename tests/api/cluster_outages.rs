@@ -94,7 +94,32 @@ async fn a_redis_outage_drops_sockets_keeps_rest_and_everything_resumes() {
     let before = a.message(&g.owner, &g.channel_id, "before").await;
     assert_eq!(member.expect("message_create").await["id"], before["id"]);
 
+    let ready = |node: &TestApp| {
+        let url = node.url("/readyz");
+        async move {
+            let res = reqwest::get(url).await.unwrap();
+            let status = res.status();
+            (status, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    assert_eq!(
+        ready(&b).await,
+        (
+            StatusCode::OK,
+            json!({"status": "ok", "checks": {"database": "ok", "redis": "ok"}})
+        )
+    );
+
     redis.kill();
+    // Not ready while Redis is away (load balancers may take the node out).
+    let (status, body) = ready(&b).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // Refused or unanswered, depending on where reconnecting is.
+    assert!(
+        ["error", "timeout"].contains(&body["checks"]["redis"].as_str().unwrap()),
+        "{body}"
+    );
+    assert_eq!(body["checks"]["database"], "ok");
     // The node cannot know what it misses: the socket is dropped.
     assert!(member.closed().await, "the socket on B was closed");
     let refused = SocketClient::connect(&b, Some(json!({"token": g.member.token})), &[])
@@ -115,6 +140,7 @@ async fn a_redis_outage_drops_sockets_keeps_rest_and_everything_resumes() {
 
     let redis = OwnRedis::start(redis.port).await;
     let mut member = connect_when_ready(&b, &g.member.token).await;
+    assert_eq!(ready(&b).await.0, StatusCode::OK);
     member.expect("ready").await;
     // What was missed comes through the catch-up route.
     let (status, missed) = b

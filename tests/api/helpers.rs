@@ -87,6 +87,8 @@ async fn fresh_database_of(kind: &str) -> (TestDb, String) {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://ADDR` of the `/metrics` listener, with `--metrics-listen`.
+    pub metrics_base: Option<String>,
     config: Config,
     pub client: reqwest::Client,
     pub state: guildhall::state::AppState,
@@ -153,6 +155,7 @@ pub async fn spawn_postgres_app(configure: impl FnOnce(&mut Config)) -> TestApp 
 async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
     let server = Server::bind(&config).await.expect("server starts");
     let base = format!("http://{}", server.addr);
+    let metrics_base = server.metrics_addr.map(|addr| format!("http://{addr}"));
     let state = server.state.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
@@ -177,6 +180,7 @@ async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
     }
     TestApp {
         base,
+        metrics_base,
         config,
         client: reqwest::Client::builder().build().unwrap(),
         state,
@@ -397,6 +401,23 @@ pub struct Guild {
     pub outsider: TestUser,
     pub server_id: String,
     pub channel_id: String,
+}
+
+/// Tries `attempt` every 20 ms until it succeeds, for what happens beside
+/// the request that caused it; fails with the last attempt's complaint
+/// after 5 s.
+pub async fn eventually<T, F>(mut attempt: impl FnMut() -> F) -> T
+where
+    F: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(complaint) => assert!(tokio::time::Instant::now() < deadline, "{complaint}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Asserts an error answer: status and `error.code`.

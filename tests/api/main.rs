@@ -19,6 +19,7 @@ mod live_sockets;
 mod matrix;
 mod members;
 mod messages;
+mod ops;
 mod outages;
 mod races;
 mod security;

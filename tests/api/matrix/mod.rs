@@ -20,6 +20,7 @@ mod emojis;
 mod friendlists;
 mod members;
 mod messages;
+mod ops;
 mod rules;
 mod servers;
 mod users;
@@ -516,6 +517,7 @@ fn all_rows() -> Vec<Case> {
         messages::rows(),
         emojis::rows(),
         friendlists::rows(),
+        ops::rows(),
     ]
     .into_iter()
     .flatten()
