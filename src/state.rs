@@ -78,7 +78,9 @@ impl AppState {
         config: &Config,
     ) -> Self {
         let metrics = Arc::new(Metrics::new());
-        let relay = redis.clone().map(Publisher::new);
+        let relay = redis
+            .clone()
+            .map(|redis| Publisher::new(redis, metrics.relay()));
         let shared_presence = redis
             .clone()
             .map(|redis| Arc::new(SharedPresence::new(redis, config.presence_ttl.into())));

@@ -11,7 +11,8 @@
 //! This module records and renders; it knows no transport and decides
 //! nothing. Who records what: `http::ops` (requests), `realtime` (sockets),
 //! `realtime::fanout` (events and dropped sockets), `domain::message_writer`
-//! (group commits); the pool gauges are sampled when `/metrics` renders.
+//! (group commits), `cluster::relay` (Redis round trips, reconnects and
+//! resyncs); the pool gauges are sampled when `/metrics` renders.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -33,6 +34,10 @@ pub const MESSAGE_BATCH_SIZE: &str = "guildhall_message_batch_size";
 pub const MESSAGE_COMMIT: &str = "guildhall_message_commit_duration_seconds";
 pub const DB_POOL_CONNECTIONS: &str = "guildhall_db_pool_connections";
 pub const DB_POOL_IDLE: &str = "guildhall_db_pool_idle_connections";
+pub const RELAY_PUBLISH: &str = "guildhall_redis_publish_duration_seconds";
+pub const RELAY_PUBLISH_FAILED: &str = "guildhall_redis_publish_failures_total";
+pub const RELAY_SUBSCRIBED: &str = "guildhall_redis_subscriptions_total";
+pub const RELAY_RESYNCS: &str = "guildhall_relay_resyncs_total";
 
 /// Seconds: from well under a millisecond (a cached read) to the API's
 /// 30 s request timeout.
@@ -76,6 +81,21 @@ pub struct WriterMetrics {
     pub commit_seconds: Histogram,
 }
 
+/// What the relay between nodes records (several nodes only).
+#[derive(Clone)]
+pub struct RelayMetrics {
+    /// Round trip of one publish to Redis (a batch's events, or a heartbeat).
+    pub publish_seconds: Histogram,
+    pub publish_failed: Counter,
+    /// Subscriptions to the events channel made: the first, then one per
+    /// reconnect.
+    pub subscribed: Counter,
+    /// Resynchronisations: events were missed (a gap in a publisher's
+    /// numbers) or the subscription was lost.
+    pub resync_gap: Counter,
+    pub resync_lost: Counter,
+}
+
 /// What the fan-out records. Its task owns this, so the per-event counters
 /// need no lock.
 pub struct FanoutMetrics {
@@ -113,6 +133,9 @@ impl Metrics {
             })
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full(MESSAGE_BATCH_SIZE.into()), BATCH_BUCKETS)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(RELAY_PUBLISH.into()), LATENCY_BUCKETS)
             })
             // Only an empty bucket list fails, and none of ours is empty.
             .unwrap_or_default()
@@ -196,6 +219,16 @@ impl Metrics {
         }
     }
 
+    pub fn relay(&self) -> RelayMetrics {
+        RelayMetrics {
+            publish_seconds: self.histogram(RELAY_PUBLISH, &[]),
+            publish_failed: self.counter(RELAY_PUBLISH_FAILED, &[]),
+            subscribed: self.counter(RELAY_SUBSCRIBED, &[]),
+            resync_gap: self.counter(RELAY_RESYNCS, &[("reason", "gap")]),
+            resync_lost: self.counter(RELAY_RESYNCS, &[("reason", "subscription_lost")]),
+        }
+    }
+
     pub fn fanout(self: &std::sync::Arc<Self>) -> FanoutMetrics {
         FanoutMetrics {
             metrics: self.clone(),
@@ -243,6 +276,18 @@ fn describe(recorder: &PrometheusRecorder) {
             "Events delivered to sockets by the real-time fan-out, by event",
         ),
         (
+            RELAY_PUBLISH_FAILED,
+            "Publishes to Redis that failed or timed out (their events count as missed by the other nodes)",
+        ),
+        (
+            RELAY_SUBSCRIBED,
+            "Subscriptions to the nodes' events channel: the first, then one per reconnect",
+        ),
+        (
+            RELAY_RESYNCS,
+            "Times this node dropped its caches and sockets because events from other nodes were missed, by reason",
+        ),
+        (
             FANOUT_DROPPED,
             "Sockets the fan-out disconnected so that they resync: their send queue was full, or the fan-out fell behind",
         ),
@@ -273,6 +318,11 @@ fn describe(recorder: &PrometheusRecorder) {
             MESSAGE_COMMIT,
             Unit::Seconds,
             "Time to commit one group of messages",
+        ),
+        (
+            RELAY_PUBLISH,
+            Unit::Seconds,
+            "Round trip of one publish of events to Redis",
         ),
     ];
     for (name, unit, help) in histograms {

@@ -31,6 +31,7 @@ use tokio::sync::Mutex;
 
 use crate::cluster::Redis;
 use crate::events::{Envelope, EventBus};
+use crate::telemetry::RelayMetrics;
 
 /// How often a node says it is alive on the channel.
 const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -69,11 +70,13 @@ pub struct Publisher {
     /// Whether this node hears the channel (its own heartbeats): sockets
     /// are refused while it does not.
     live: AtomicBool,
+    metrics: RelayMetrics,
 }
 
 impl Publisher {
-    pub fn new(redis: Redis) -> Arc<Self> {
+    pub fn new(redis: Redis, metrics: RelayMetrics) -> Arc<Self> {
         Arc::new(Self {
+            metrics,
             channel: redis.key("events"),
             node: format!("{:032x}", rand::random::<u128>()),
             redis,
@@ -122,16 +125,23 @@ impl Publisher {
     }
 
     async fn send(&self, pipe: redis::Pipeline, seq: u64) {
+        let started = Instant::now();
         let sent = tokio::time::timeout(
             PUBLISH_TIMEOUT,
             pipe.query_async::<()>(&mut self.redis.conn()),
         )
         .await;
         match sent {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                self.metrics
+                    .publish_seconds
+                    .record(started.elapsed().as_secs_f64());
+                return;
+            }
             Ok(Err(e)) => tracing::warn!(error = %e, seq, "events not relayed to the other nodes"),
             Err(_) => tracing::warn!(seq, "events not relayed to the other nodes in time"),
         }
+        self.metrics.publish_failed.increment(1);
     }
 }
 
@@ -188,6 +198,7 @@ async fn hear(publisher: Arc<Publisher>, receiver: Receiver) {
         }
         if publisher.live.swap(false, Ordering::AcqRel) {
             tracing::warn!("lost the other nodes' events: disconnecting sockets to resync");
+            publisher.metrics.resync_lost.increment(1);
             (receiver.resync)();
         }
         tokio::time::sleep(pause).await;
@@ -199,6 +210,7 @@ async fn hear(publisher: Arc<Publisher>, receiver: Receiver) {
 async fn listen(publisher: &Publisher, receiver: &Receiver) -> Result<(), redis::RedisError> {
     let mut pubsub = publisher.redis.client().get_async_pubsub().await?;
     pubsub.subscribe(&publisher.channel).await?;
+    publisher.metrics.subscribed.increment(1);
     let mut messages = pubsub.on_message();
     let mut last_seen: HashMap<String, (u64, Instant)> = HashMap::new();
     let mut heard_self = Instant::now();
@@ -243,6 +255,7 @@ async fn listen(publisher: &Publisher, receiver: &Receiver) -> Result<(), redis:
                 got = incoming.seq,
                 "events from another node were missed: disconnecting sockets to resync"
             );
+            publisher.metrics.resync_gap.increment(1);
             (receiver.resync)();
         }
         last_seen.insert(incoming.node.clone(), (incoming.seq, now));

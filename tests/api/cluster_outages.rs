@@ -169,6 +169,25 @@ async fn a_redis_outage_drops_sockets_keeps_rest_and_everything_resumes() {
     let _owner_on_a = connect_when_ready(&a, &g.owner.token).await;
     let after = a.message(&g.owner, &g.channel_id, "after").await;
     assert_eq!(member.expect("message_create").await["id"], after["id"]);
+    // What the operator sees in /metrics: the loss, the reconnect, and
+    // publishing working again.
+    let metrics = reqwest::get(b.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |line_start: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {line_start} in\n{metrics}"))
+    };
+    assert!(value("guildhall_relay_resyncs_total{reason=\"subscription_lost\"}") >= 1.0);
+    assert!(value("guildhall_redis_subscriptions_total") >= 2.0);
+    assert!(value("guildhall_redis_publish_duration_seconds_count") >= 1.0);
     b.stop().await;
     a.stop().await;
     drop(redis);
