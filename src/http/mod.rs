@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -325,9 +326,19 @@ pub fn router(state: AppState, config: &Config) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .layer(cors(config))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
-        // Outermost: it times and counts the answer as the client gets it.
-        .layer(ops::TrackRequestsLayer::new(metrics))
+        // One `Router::layer` for these four, outermost first: each call
+        // wraps every route in one more boxed `Route`, which axum clones,
+        // with all it holds, on every request (about 5,000 instructions a
+        // request per call, measured with callgrind).
+        .layer(
+            ServiceBuilder::new()
+                // It times and counts the answer as the client gets it.
+                .layer(ops::TrackRequestsLayer::new(metrics))
+                .layer(SetRequestIdLayer::new(
+                    x_request_id.clone(),
+                    MakeRequestUuid,
+                ))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(PropagateRequestIdLayer::new(x_request_id)),
+        )
 }

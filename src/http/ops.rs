@@ -116,7 +116,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Counts and times every request by route template, method and status
 /// (`Metrics::record_request`). A layer of its own rather than
 /// `middleware::from_fn`, which boxes a future and clones the inner service
-/// on every request: this runs on every request.
+/// on every request: this runs on every request. Generic over the answer's
+/// body, so that it can share one `Router::layer` with the layers under it
+/// (see `http::router`).
 #[derive(Clone)]
 pub struct TrackRequestsLayer {
     metrics: Arc<Metrics>,
@@ -145,11 +147,11 @@ pub struct TrackRequests<S> {
     metrics: Arc<Metrics>,
 }
 
-impl<S, B> Service<Request<B>> for TrackRequests<S>
+impl<S, B, ResBody> Service<Request<B>> for TrackRequests<S>
 where
-    S: Service<Request<B>, Response = Response>,
+    S: Service<Request<B>, Response = Response<ResBody>>,
 {
-    type Response = Response;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = Tracked<S::Future>;
 
@@ -185,9 +187,9 @@ pin_project! {
     }
 }
 
-impl<F, E> Future for Tracked<F>
+impl<F, ResBody, E> Future for Tracked<F>
 where
-    F: Future<Output = Result<Response, E>>,
+    F: Future<Output = Result<Response<ResBody>, E>>,
 {
     type Output = F::Output;
 
