@@ -24,6 +24,50 @@ enum TestDb {
     Postgres { admin_url: String, name: String },
 }
 
+/// The Redis keys of a multi-node test (its prefix), deleted when the last
+/// node of the test is gone.
+struct RedisKeys {
+    url: String,
+    prefix: String,
+}
+
+impl Drop for RedisKeys {
+    fn drop(&mut self) {
+        let (url, pattern) = (self.url.clone(), format!("{}:*", self.prefix));
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let clean = async {
+                    let mut conn = redis::Client::open(url)
+                        .ok()?
+                        .get_multiplexed_async_connection()
+                        .await
+                        .ok()?;
+                    let keys: Vec<String> = redis::cmd("KEYS")
+                        .arg(&pattern)
+                        .query_async(&mut conn)
+                        .await
+                        .ok()?;
+                    if !keys.is_empty() {
+                        let _: Option<i64> = redis::cmd("DEL")
+                            .arg(keys)
+                            .query_async(&mut conn)
+                            .await
+                            .ok();
+                    }
+                    Some(())
+                };
+                // A test's own Redis may be gone by now.
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), clean).await;
+            });
+        })
+        .join();
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin_url, name } = self {
@@ -96,6 +140,8 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<()>>,
     /// Shared by the nodes of a multi-node test; dropped with the last.
     db: Arc<TestDb>,
+    /// Likewise, a multi-node test's Redis keys.
+    redis_keys: Option<Arc<RedisKeys>>,
 }
 
 /// A signed-up, logged-in user.
@@ -131,7 +177,7 @@ pub fn test_redis_url() -> String {
 /// test Redis, and a key prefix of its own so that test runs sharing the
 /// Redis never meet. More nodes join with `TestApp::spawn_node`.
 pub async fn spawn_cluster_node(configure: impl FnOnce(&mut Config)) -> TestApp {
-    spawn_postgres_app(|config| {
+    let mut app = spawn_postgres_app(|config| {
         config.redis_url = Some(test_redis_url());
         config.redis_prefix = format!(
             "guildhall-test-{}",
@@ -139,7 +185,14 @@ pub async fn spawn_cluster_node(configure: impl FnOnce(&mut Config)) -> TestApp 
         );
         configure(config);
     })
-    .await
+    .await;
+    app.redis_keys = app.config.redis_url.clone().map(|url| {
+        Arc::new(RedisKeys {
+            url,
+            prefix: app.config.redis_prefix.clone(),
+        })
+    });
+    app
 }
 
 /// A single node on a fresh PostgreSQL database, whatever
@@ -187,6 +240,7 @@ async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
         shutdown: Some(tx),
         server: Some(handle),
         db,
+        redis_keys: None,
     }
 }
 
@@ -218,7 +272,10 @@ impl TestApp {
         if let Some(handle) = self.server.take() {
             let _ = handle.await;
         }
-        start(self.config, self.db).await
+        let keys = self.redis_keys.take();
+        let mut app = start(self.config, self.db).await;
+        app.redis_keys = keys;
+        app
     }
 
     /// Another node on this one's database (and Redis and prefix, in
@@ -228,7 +285,9 @@ impl TestApp {
         let mut config = self.config.clone();
         config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         configure(&mut config);
-        start(config, self.db.clone()).await
+        let mut node = start(config, self.db.clone()).await;
+        node.redis_keys = self.redis_keys.clone();
+        node
     }
 
     /// The PostgreSQL database's name and an administrator's URL to it

@@ -127,6 +127,7 @@ def test_two_nodes_behind_nginx_over_both_transports(tmp_path):
     prefix = "guildhall-test-" + secrets.token_hex(8)
     args = ["--redis-url", REDIS_URL, "--redis-prefix", prefix, "--trusted-proxy", "127.0.0.1"]
     with postgres_database() as database_url, contextlib.ExitStack() as stack:
+        stack.callback(forget_redis_keys, prefix)
         nodes = [stack.enter_context(node(tmp_path, database_url, args, name))
                  for name in ("node-a", "node-b")]
         addresses = [n.base.removeprefix("http://") for n in nodes]
@@ -168,6 +169,13 @@ def test_two_nodes_behind_nginx_over_both_transports(tmp_path):
             assert "message" in sent, sent
             got = websocket_on_b.wait("message_create", where=lambda m, i=i: m["content"] == f"from A {i}")
             assert got["id"] == sent["message"]["id"]
+
+
+def forget_redis_keys(prefix):
+    """Deletes the keys the nodes left under `prefix`."""
+    subprocess.run(["redis-cli", "-u", REDIS_URL, "EVAL",
+                    "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end",
+                    "0", prefix + ":*"], check=True, capture_output=True)
 
 
 @contextlib.contextmanager
