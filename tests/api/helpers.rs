@@ -34,60 +34,58 @@ struct RedisKeys {
 impl Drop for RedisKeys {
     fn drop(&mut self) {
         let (url, pattern) = (self.url.clone(), format!("{}:*", self.prefix));
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let clean = async {
-                    let mut conn = redis::Client::open(url)
-                        .ok()?
-                        .get_multiplexed_async_connection()
-                        .await
-                        .ok()?;
-                    let keys: Vec<String> = redis::cmd("KEYS")
-                        .arg(&pattern)
+        finish_on_own_thread(async move {
+            let clean = async {
+                let mut conn = redis::Client::open(url)
+                    .ok()?
+                    .get_multiplexed_async_connection()
+                    .await
+                    .ok()?;
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(&pattern)
+                    .query_async(&mut conn)
+                    .await
+                    .ok()?;
+                if !keys.is_empty() {
+                    let _: Option<i64> = redis::cmd("DEL")
+                        .arg(keys)
                         .query_async(&mut conn)
                         .await
-                        .ok()?;
-                    if !keys.is_empty() {
-                        let _: Option<i64> = redis::cmd("DEL")
-                            .arg(keys)
-                            .query_async(&mut conn)
-                            .await
-                            .ok();
-                    }
-                    Some(())
-                };
-                // A test's own Redis may be gone by now.
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), clean).await;
-            });
-        })
-        .join();
+                        .ok();
+                }
+                Some(())
+            };
+            // A test's own Redis may be gone by now.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), clean).await;
+        });
     }
+}
+
+/// Runs `work` to the end on a thread and runtime of its own: `Drop` runs
+/// outside any runtime guarantee.
+fn finish_on_own_thread(work: impl std::future::Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work);
+    })
+    .join();
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin_url, name } = self {
             let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs outside any runtime guarantee: use a thread of our own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    use sqlx::Executor;
-                    if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
-                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                        let _ = pool.execute(sqlx::AssertSqlSafe(sql)).await;
-                        pool.close().await;
-                    }
-                });
-            })
-            .join();
+            finish_on_own_thread(async move {
+                use sqlx::Executor;
+                if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = pool.execute(sqlx::AssertSqlSafe(sql)).await;
+                    pool.close().await;
+                }
+            });
         }
     }
 }
