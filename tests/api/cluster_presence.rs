@@ -117,14 +117,6 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn a_killed_nodes_users_go_offline_on_the_others() {
     let ttl = Duration::from_secs(1);
@@ -148,15 +140,7 @@ async fn a_killed_nodes_users_go_offline_on_the_others() {
     let mut watcher = SocketClient::with_token(&a, &g.owner.token).await;
     watcher.expect("ready").await;
     // Until the process listens and hears the relay, it refuses sockets.
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_port(port).await;
     let mut member = None;
     for _ in 0..200 {
         if let Ok(socket) =

@@ -170,6 +170,29 @@ pub fn test_redis_url() -> String {
     std::env::var("GUILDHALL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
 }
 
+/// A loopback port nothing listens on (for a process the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (up to 10 s) until something listens on loopback `port`.
+pub async fn wait_for_port(port: u16) {
+    for _ in 0..400 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("nothing listens on port {port}");
+}
+
 /// The first node of a multi-node deployment: a fresh PostgreSQL database
 /// (whatever `GUILDHALL_TEST_DB` says: several nodes need PostgreSQL), the
 /// test Redis, and a key prefix of its own so that test runs sharing the

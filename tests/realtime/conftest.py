@@ -43,9 +43,10 @@ def psql(admin_url, sql):
 
 
 @contextlib.contextmanager
-def fresh_database(tmp_path):
-    """The URL of a new database, as GUILDHALL_TEST_DB says; dropped after."""
-    kind = os.environ.get("GUILDHALL_TEST_DB", "sqlite")
+def fresh_database(tmp_path, kind=None):
+    """The URL of a new database, of `kind` or as GUILDHALL_TEST_DB says;
+    dropped after."""
+    kind = kind or os.environ.get("GUILDHALL_TEST_DB", "sqlite")
     admin_url = os.environ.get("GUILDHALL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
     if kind != "postgres":
         yield f"sqlite://{tmp_path / 'guildhall.db'}"

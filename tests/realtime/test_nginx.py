@@ -16,7 +16,7 @@ import time
 
 import requests
 
-from conftest import ROOT, WAIT, Api, Client, free_port, psql, run_server
+from conftest import ROOT, WAIT, Api, Client, free_port, fresh_database, run_server
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 EXAMPLE = ROOT / "deploy" / "nginx" / "guildhall.conf"
@@ -39,17 +39,6 @@ def session_from(address):
     session = requests.Session()
     session.mount("http://", SourceAddress(address))
     return session
-
-
-@contextlib.contextmanager
-def postgres_database():
-    admin_url = os.environ.get("GUILDHALL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-    name = "guildhall_py_" + secrets.token_hex(8)
-    psql(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        psql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager
@@ -126,7 +115,8 @@ def connect(base, user, address, transport):
 def test_two_nodes_behind_nginx_over_both_transports(tmp_path):
     prefix = "guildhall-test-" + secrets.token_hex(8)
     args = ["--redis-url", REDIS_URL, "--redis-prefix", prefix, "--trusted-proxy", "127.0.0.1"]
-    with postgres_database() as database_url, contextlib.ExitStack() as stack:
+    # Several nodes need PostgreSQL, whatever the pass.
+    with fresh_database(tmp_path, "postgres") as database_url, contextlib.ExitStack() as stack:
         stack.callback(forget_redis_keys, prefix)
         nodes = [stack.enter_context(node(tmp_path, database_url, args, name))
                  for name in ("node-a", "node-b")]
